@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify, SignJWT } from 'jose';
+import type { JWK } from 'jose';
+import type { AccessClaims, Clock, TokenSigner } from '../../application/ports.js';
+import { InvalidToken, TokenExpired } from '../../domain/errors.js';
+import { ROLES } from '../../domain/user.js';
+import type { Role } from '../../domain/user.js';
+import type { Algorithm, KeyPair } from './key-files.js';
+
+/** Clock skew tolerated between this server and the services verifying its tokens (SPEC §3). */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+export interface SignerOptions {
+  algorithm: Algorithm;
+  issuer: string;
+  audience: string;
+  expiresInSeconds: number;
+}
+
+/** Signs and verifies access tokens with one pinned algorithm and key (RFC 8725). */
+export class JoseTokenSigner implements TokenSigner {
+  readonly expiresInSeconds: number;
+  readonly #keys: KeyPair;
+  readonly #options: SignerOptions;
+  readonly #clock: Clock;
+  readonly #kid: string;
+  readonly #jwk: JWK;
+
+  private constructor(keys: KeyPair, options: SignerOptions, clock: Clock, jwk: JWK, kid: string) {
+    this.#keys = keys;
+    this.#options = options;
+    this.#clock = clock;
+    this.#jwk = jwk;
+    this.#kid = kid;
+    this.expiresInSeconds = Math.round(options.expiresInSeconds);
+  }
+
+  static async create(keys: KeyPair, options: SignerOptions, clock: Clock): Promise<JoseTokenSigner> {
+    const jwk = await exportJWK(keys.publicKey);
+    const kid = await calculateJwkThumbprint(jwk, 'sha256');
+    return new JoseTokenSigner(keys, options, clock, jwk, kid);
+  }
+
+  /** The public JWK Set, serialized once (SPEC §4 `/jwks`). */
+  jwks(): { keys: JWK[] } {
+    return { keys: [{ ...this.#jwk, kid: this.#kid, use: 'sig', alg: this.#options.algorithm }] };
+  }
+
+  get algorithm(): Algorithm {
+    return this.#options.algorithm;
+  }
+
+  async sign(claims: AccessClaims): Promise<string> {
+    const now = Math.floor(this.#clock.now().getTime() / 1000);
+    return new SignJWT({ email: claims.email, role: claims.role, org_id: claims.org_id })
+      .setProtectedHeader({ alg: this.#options.algorithm, typ: 'JWT', kid: this.#kid })
+      .setSubject(claims.sub)
+      .setIssuer(this.#options.issuer)
+      .setAudience(this.#options.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.expiresInSeconds)
+      .setJti(randomUUID())
+      .sign(this.#keys.privateKey);
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    try {
+      // Refuse foreign kids before any cryptography; jwk/jku/x5u headers are never read.
+      if (decodeProtectedHeader(token).kid !== this.#kid) throw new InvalidToken('Unknown signing key', true);
+      const { payload } = await jwtVerify(token, this.#keys.publicKey, {
+        algorithms: [this.#options.algorithm],
+        issuer: this.#options.issuer,
+        audience: this.#options.audience,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        // Bounds `iat` both ways: no token issued in the future, none older than its lifetime.
+        maxTokenAge: this.expiresInSeconds,
+        currentDate: this.#clock.now(),
+      });
+      return toAccessClaims(payload);
+    } catch (error) {
+      throw asTokenError(error);
+    }
+  }
+}
+
+function toAccessClaims(payload: Record<string, unknown>): AccessClaims {
+  const { sub, email, role, org_id } = payload;
+  const isRole = (value: unknown): value is Role => ROLES.some((r) => r === value);
+  if (typeof sub !== 'string' || typeof email !== 'string' || typeof org_id !== 'string' || !isRole(role)) {
+    throw new InvalidToken('Token claims are invalid', true);
+  }
+  return { sub, email, role, org_id };
+}
+
+function asTokenError(error: unknown): InvalidToken | TokenExpired {
+  if (error instanceof InvalidToken) return error;
+  if (error instanceof errors.JWTExpired) return new TokenExpired(true);
+  return new InvalidToken('Token is invalid', true, { cause: error });
+}

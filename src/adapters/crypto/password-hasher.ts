@@ -1,0 +1,33 @@
+import type { PasswordHasher } from '../../application/ports.js';
+import { Argon2Hasher } from './argon2-hasher.js';
+import type { Argon2Params } from './argon2-hasher.js';
+import { isBcryptHash, verifyBcrypt } from './bcrypt-verifier.js';
+
+/**
+ * New hashes are argon2id; a stored hash is verified by the scheme its prefix names, so
+ * pico-auth's bcrypt hashes keep working until their owner's next login re-hashes them.
+ */
+export class ArgonFirstPasswordHasher implements PasswordHasher {
+  readonly #argon2: Argon2Hasher;
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(params?: Argon2Params, maxConcurrent?: number) {
+    this.#argon2 = new Argon2Hasher(params, maxConcurrent);
+  }
+
+  hash(password: string): Promise<string> {
+    return this.#argon2.hash(password);
+  }
+
+  async verify(hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
+    if (hash.startsWith('$argon2')) return this.#argon2.verify(hash, password);
+    if (isBcryptHash(hash)) return verifyBcrypt(hash, password);
+    return { ok: false, rehash: false };
+  }
+
+  /** Verifies against a hash made once with the current parameters, so it costs what a real check does. */
+  async burn(password: string): Promise<void> {
+    this.#dummyHash ??= this.#argon2.hash('pico-auth dummy password');
+    await this.#argon2.verify(await this.#dummyHash, password);
+  }
+}

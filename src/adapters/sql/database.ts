@@ -1,0 +1,73 @@
+import { isAbsolute, resolve } from 'node:path';
+import knex from 'knex';
+import type { Knex } from 'knex';
+import { MIGRATIONS } from './migrations.js';
+import type { Migration } from './migrations.js';
+
+export type DatabaseTarget = { dialect: 'sqlite'; filename: string } | { dialect: 'postgres'; url: string };
+
+/**
+ * Reads a database URL the way pico-auth (SQLAlchemy) does: `sqlite:<path>` as written,
+ * `sqlite:///relative`, `sqlite:////absolute`, with any `+driver` suffix ignored.
+ */
+export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
+  const match = /^(sqlite|postgres|postgresql)(\+[a-z0-9]+)?:(.*)$/i.exec(url.trim());
+  if (!match) throw new Error('DATABASE_URL must start with sqlite: or postgres(ql)://');
+  const [, scheme = '', , rest = ''] = match;
+  if (scheme.toLowerCase() !== 'sqlite') return { dialect: 'postgres', url: `postgres:${rest}` };
+  const path = rest.startsWith('////') ? rest.slice(3) : rest.startsWith('///') ? rest.slice(3) : rest;
+  if (path === '') throw new Error('DATABASE_URL names no SQLite file');
+  return { dialect: 'sqlite', filename: path === ':memory:' || isAbsolute(path) ? path : resolve(cwd, path) };
+}
+
+export interface PoolOptions {
+  /** PostgreSQL connections per process. */
+  max?: number;
+}
+
+export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Knex {
+  if (target.dialect === 'sqlite') {
+    return knex({
+      client: 'better-sqlite3',
+      connection: { filename: target.filename },
+      useNullAsDefault: true,
+      pool: { min: 1, max: 1, afterCreate: configureSqlite },
+    });
+  }
+  return knex({
+    client: 'pg',
+    connection: { connectionString: target.url, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 },
+    pool: { min: 0, max: pool.max ?? 10, acquireTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: 5_000,
+  });
+}
+
+/** WAL lets readers run beside the writer; the busy timeout makes a second process wait rather than fail. */
+function configureSqlite(connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void): void {
+  try {
+    connection.pragma('journal_mode = WAL');
+    connection.pragma('synchronous = NORMAL');
+    connection.pragma('busy_timeout = 5000');
+    connection.pragma('foreign_keys = ON');
+    done(null, connection);
+  } catch (error) {
+    done(error as Error, connection);
+  }
+}
+
+interface SqliteConnection {
+  pragma(statement: string): unknown;
+}
+
+const MIGRATION_SOURCE: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => MIGRATIONS,
+  getMigrationName: (migration) => migration.name,
+  getMigration: async (migration) => migration,
+};
+
+/** Applies every pending migration, in order, each in its own transaction. */
+export async function migrate(db: Knex): Promise<void> {
+  await db.migrate.latest({
+    migrationSource: MIGRATION_SOURCE,
+  });
+}

@@ -1,0 +1,37 @@
+import { Unavailable } from '../../domain/errors.js';
+
+const UNIQUE_VIOLATION = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', 'SQLITE_IOERR']);
+
+export function isUniqueViolation(error: unknown): boolean {
+  return UNIQUE_VIOLATION.has(codeOf(error));
+}
+
+/**
+ * Turns "the database does not answer" into `Unavailable` (503, fail closed) and leaves
+ * every other error as it is, so real bugs still surface as logged 500s.
+ */
+export function translateDbError(error: unknown): unknown {
+  const code = codeOf(error);
+  const name = error instanceof Error ? error.name : '';
+  const connectionLost = /Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(String((error as Error)?.message));
+  // 08xxx: connection exceptions; 57P0x: the server is shutting down or starting.
+  if (UNREACHABLE.has(code) || /^(08|57P0)/.test(code) || name === 'KnexTimeoutError' || connectionLost) {
+    return new Unavailable('database', { cause: error });
+  }
+  return error;
+}
+
+/** Runs a query and translates what it throws. */
+export async function guarded<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    throw translateDbError(error);
+  }
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}

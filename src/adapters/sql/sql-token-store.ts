@@ -1,0 +1,90 @@
+import type { Knex } from 'knex';
+import type { TokenStore } from '../../application/ports.js';
+import type { RefreshToken } from '../../domain/refresh-token.js';
+import { guarded } from './sql-errors.js';
+import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
+
+interface TokenRow {
+  token_hash: string;
+  family_id: string;
+  user_id: string;
+  expires_at: unknown;
+  created_at: unknown;
+  consumed_at: unknown;
+  revoked_at: unknown;
+}
+
+/** Refresh tokens (keyed hashes only) in the `refresh_tokens` table. */
+export class SqlTokenStore implements TokenStore {
+  constructor(private readonly db: Knex) {}
+
+  create(token: RefreshToken): Promise<void> {
+    return guarded(async () => {
+      await this.db('refresh_tokens').insert(toRow(token));
+    });
+  }
+
+  findByHash(hash: string): Promise<RefreshToken | undefined> {
+    return guarded(async () => {
+      const row: TokenRow | undefined = await this.db('refresh_tokens').where({ token_hash: hash }).first();
+      return row && fromRow(row);
+    });
+  }
+
+  rotate(parentHash: string, successor: RefreshToken, now: Date): Promise<boolean> {
+    return guarded(() =>
+      this.db.transaction(async (trx) => {
+        // The conditional update is the lock: of concurrent rotations exactly one sees a row change.
+        const consumed = await trx('refresh_tokens')
+          .where({ token_hash: parentHash, consumed_at: null, revoked_at: null })
+          .where('expires_at', '>', toDbTime(now))
+          .update({ consumed_at: toDbTime(now) });
+        if (consumed !== 1) return false;
+        await trx('refresh_tokens').insert(toRow(successor));
+        return true;
+      }),
+    );
+  }
+
+  revokeFamily(familyId: string, now: Date): Promise<void> {
+    return guarded(async () => {
+      await this.db('refresh_tokens').where({ family_id: familyId, revoked_at: null }).update({ revoked_at: toDbTime(now) });
+    });
+  }
+
+  revokeAllForUser(userId: string, now: Date): Promise<void> {
+    return guarded(async () => {
+      await this.db('refresh_tokens').where({ user_id: userId, revoked_at: null }).update({ revoked_at: toDbTime(now) });
+    });
+  }
+
+  ping(): Promise<void> {
+    return guarded(async () => {
+      await this.db.raw('select 1');
+    });
+  }
+}
+
+function toRow(token: RefreshToken): TokenRow {
+  return {
+    token_hash: token.hash,
+    family_id: token.familyId,
+    user_id: token.userId,
+    expires_at: toDbTime(token.expiresAt),
+    created_at: toDbTime(token.createdAt),
+    consumed_at: token.consumedAt ? toDbTime(token.consumedAt) : null,
+    revoked_at: token.revokedAt ? toDbTime(token.revokedAt) : null,
+  };
+}
+
+function fromRow(row: TokenRow): RefreshToken {
+  return {
+    hash: row.token_hash,
+    familyId: row.family_id,
+    userId: row.user_id,
+    expiresAt: fromDbTime(row.expires_at),
+    createdAt: fromDbTime(row.created_at),
+    consumedAt: fromDbTimeOrNull(row.consumed_at),
+    revokedAt: fromDbTimeOrNull(row.revoked_at),
+  };
+}

@@ -1,0 +1,121 @@
+import type { Knex } from 'knex';
+import type { UserStore } from '../../application/ports.js';
+import { UserExists } from '../../domain/errors.js';
+import type { Role, User, UserStatus } from '../../domain/user.js';
+import { guarded, isUniqueViolation } from './sql-errors.js';
+import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
+
+interface UserRow {
+  id: string;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  role: string;
+  org_id: string;
+  status: string;
+  created_at: unknown;
+  last_login_at: unknown;
+}
+
+/** Users in pico-auth's `users` table, through Knex (SQLite or PostgreSQL). */
+export class SqlUserStore implements UserStore {
+  constructor(private readonly db: Knex) {}
+
+  async create(user: User): Promise<void> {
+    try {
+      await this.db('users').insert(toRow(user));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UserExists();
+      throw error;
+    }
+  }
+
+  findById(id: string): Promise<User | undefined> {
+    return guarded(async () => fromRow(await this.db<UserRow>('users').where({ id }).first()));
+  }
+
+  findByEmail(email: string): Promise<User | undefined> {
+    return guarded(async () => fromRow(await this.db<UserRow>('users').where({ email }).first()));
+  }
+
+  list(page: { limit: number; offset: number; orgId?: string | undefined }): Promise<{ users: User[]; total: number }> {
+    return guarded(async () => {
+      const scope = (query: Knex.QueryBuilder) => (page.orgId === undefined ? query : query.where({ org_id: page.orgId }));
+      const rows: UserRow[] = await scope(this.db('users'))
+        .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+        .limit(page.limit)
+        .offset(page.offset);
+      const [counted] = await scope(this.db('users')).count({ total: '*' });
+      return { users: rows.map((row) => fromRow(row) as User), total: Number(counted?.total ?? 0) };
+    });
+  }
+
+  countByRole(role: Role): Promise<number> {
+    return guarded(async () => {
+      const [counted] = await this.db('users').where({ role }).count({ total: '*' });
+      return Number(counted?.total ?? 0);
+    });
+  }
+
+  updateRole(id: string, role: Role): Promise<boolean> {
+    return guarded(() =>
+      this.db.transaction(async (trx) => {
+        // Lock every superadmin row (PostgreSQL; SQLite serializes writers anyway), so
+        // two concurrent demotions cannot both see "another superadmin is left".
+        const superadmins: { id: string }[] = await trx('users').where({ role: 'superadmin' }).select('id').forUpdate();
+        const demotesLast = role !== 'superadmin' && superadmins.length === 1 && superadmins[0]?.id === id;
+        if (demotesLast) return false;
+        await trx('users').where({ id }).update({ role });
+        return true;
+      }),
+    );
+  }
+
+  updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    return guarded(async () => {
+      await this.db('users').where({ id }).update({ password_hash: passwordHash });
+    });
+  }
+
+  recordLogin(id: string, at: Date): Promise<void> {
+    return guarded(async () => {
+      await this.db('users').where({ id }).update({ last_login_at: toDbTime(at) });
+    });
+  }
+
+  ping(): Promise<void> {
+    return guarded(async () => {
+      await this.db.raw('select 1');
+    });
+  }
+}
+
+function toRow(user: User): UserRow {
+  return {
+    id: user.id,
+    email: user.email,
+    display_name: user.displayName,
+    password_hash: user.passwordHash,
+    role: user.role,
+    org_id: user.orgId,
+    status: user.status,
+    created_at: toDbTime(user.createdAt),
+    last_login_at: user.lastLoginAt ? toDbTime(user.lastLoginAt) : null,
+  };
+}
+
+function fromRow(row: UserRow | undefined): User | undefined {
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    email: row.email,
+    displayName: row.display_name,
+    passwordHash: row.password_hash,
+    // Unknown values from a hand-edited database are treated as the least privilege.
+    role: (['superadmin', 'org_admin', 'operator', 'viewer'].includes(row.role) ? row.role : 'viewer') as Role,
+    orgId: row.org_id,
+    status: (row.status === 'active' ? 'active' : 'suspended') as UserStatus,
+    createdAt: fromDbTime(row.created_at),
+    lastLoginAt: fromDbTimeOrNull(row.last_login_at),
+  };
+}

@@ -1,0 +1,42 @@
+import { normalizeEmail } from '../domain/email.js';
+import { UserExists } from '../domain/errors.js';
+import { assertAcceptablePassword } from '../domain/password-policy.js';
+import { DEFAULT_ORG } from '../domain/user.js';
+import type { Deps } from './deps.js';
+
+export interface AdminBootstrap {
+  email: string;
+  /** Unset: a random one is generated and returned once. */
+  password: string | undefined;
+}
+
+/**
+ * Creates the first superadmin if it does not exist yet; an existing account is never
+ * touched. Returns the generated password, if one was made, so it can be shown once.
+ */
+export async function bootstrapAdmin(
+  deps: Pick<Deps, 'users' | 'hasher' | 'secrets' | 'ids' | 'clock' | 'settings'>,
+  admin: AdminBootstrap,
+): Promise<{ created: boolean; generatedPassword?: string }> {
+  const email = normalizeEmail(admin.email);
+  if (await deps.users.findByEmail(email)) return { created: false };
+  const password = admin.password ?? deps.secrets.generate();
+  assertAcceptablePassword(password, deps.settings.passwordPolicy);
+  try {
+    await deps.users.create({
+      id: deps.ids.newId(),
+      email,
+      displayName: 'Administrator',
+      passwordHash: await deps.hasher.hash(password),
+      role: 'superadmin',
+      orgId: DEFAULT_ORG,
+      status: 'active',
+      createdAt: deps.clock.now(),
+      lastLoginAt: null,
+    });
+  } catch (error) {
+    if (error instanceof UserExists) return { created: false }; // another instance won the race
+    throw error;
+  }
+  return admin.password === undefined ? { created: true, generatedPassword: password } : { created: true };
+}

@@ -1,0 +1,57 @@
+import { normalizeEmail } from '../domain/email.js';
+import { InvalidCredentials, InvalidRequest, TooManyRequests, UserSuspended } from '../domain/errors.js';
+import { MAX_PASSWORD_LENGTH, passwordLength } from '../domain/password-policy.js';
+import type { Deps, RequestContext } from './deps.js';
+import { issueTokens } from './issue-tokens.js';
+import type { TokenPair } from './issue-tokens.js';
+
+export interface LoginInput {
+  email: string;
+  password: string;
+}
+
+/**
+ * Email + password login. Unknown email and wrong password fail alike, in about the same
+ * time; a suspended account is only revealed to someone who knows its password.
+ */
+export async function login(deps: Deps, input: LoginInput, ctx: RequestContext): Promise<TokenPair> {
+  const { users, hasher, limiter, clock, settings } = deps;
+  const email = normalizeEmail(input.email);
+  if (passwordLength(input.password) > MAX_PASSWORD_LENGTH) throw new InvalidRequest('password is too long');
+
+  const lockedFor = await limiter.beginLoginAttempt(email, settings.lockoutThreshold, clock.now());
+  if (lockedFor > 0) {
+    ctx.audit.record('login_locked', { email, ip: ctx.ip, retryAfter: lockedFor });
+    throw new TooManyRequests(lockedFor);
+  }
+
+  const user = await users.findByEmail(email);
+  const verdict = user ? await hasher.verify(user.passwordHash, input.password) : await burn(deps, input.password);
+  if (!user || !verdict.ok) {
+    ctx.audit.record('login_failed', { userId: user?.id, ip: ctx.ip });
+    throw new InvalidCredentials();
+  }
+  await limiter.resetLoginFailures(email);
+  if (user.status !== 'active') throw new UserSuspended();
+
+  if (verdict.rehash) await users.updatePasswordHash(user.id, await hasher.hash(input.password));
+  const now = clock.now();
+  await users.recordLogin(user.id, now);
+  const refreshToken = deps.secrets.generate();
+  await deps.tokens.create({
+    hash: deps.secrets.hashOf(refreshToken),
+    familyId: deps.ids.newId(),
+    userId: user.id,
+    expiresAt: new Date(now.getTime() + settings.refreshTokenTtlSeconds * 1000),
+    createdAt: now,
+    consumedAt: null,
+    revokedAt: null,
+  });
+  ctx.audit.record('login_succeeded', { userId: user.id, ip: ctx.ip });
+  return issueTokens(deps, user, refreshToken);
+}
+
+async function burn(deps: Deps, password: string): Promise<{ ok: false }> {
+  await deps.hasher.burn(password);
+  return { ok: false };
+}

@@ -1,0 +1,59 @@
+import { InvalidToken, TokenReused, UserSuspended } from '../domain/errors.js';
+import { decideRefresh } from '../domain/refresh-token.js';
+import type { RefreshToken } from '../domain/refresh-token.js';
+import type { User } from '../domain/user.js';
+import type { Deps, RequestContext } from './deps.js';
+import { issueTokens } from './issue-tokens.js';
+import type { TokenPair } from './issue-tokens.js';
+
+/** Refresh tokens are 43 characters; anything far longer is not worth hashing. */
+const MAX_REFRESH_TOKEN_LENGTH = 512;
+
+/**
+ * Rotates a refresh token (SPEC §5): the presented token is consumed, its successor
+ * returned, and a consumed token coming back revokes its whole family.
+ */
+export async function refresh(deps: Deps, presented: string, ctx: RequestContext): Promise<TokenPair> {
+  if (presented.length === 0 || presented.length > MAX_REFRESH_TOKEN_LENGTH) {
+    throw new InvalidToken('Refresh token is invalid');
+  }
+  const { secrets, tokens, clock } = deps;
+  const hash = secrets.hashOf(presented);
+  const successorToken = secrets.successorOf(presented);
+  const successorHash = secrets.hashOf(successorToken);
+
+  // Two passes at most: losing the race to rotate means the token is now consumed,
+  // and the second look decides between a grace replay and reuse.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const now = clock.now();
+    const token = await tokens.findByHash(hash);
+    const successor = token?.consumedAt ? await tokens.findByHash(successorHash) : undefined;
+    const decision = decideRefresh(token, successor, now, deps.settings.refreshReuseGraceSeconds);
+    if (decision.kind === 'reject') throw decision.error;
+    const live = token as RefreshToken;
+    if (decision.kind === 'reuse') {
+      await tokens.revokeFamily(live.familyId, now);
+      ctx.audit.record('refresh_reused', { userId: live.userId, familyId: live.familyId, ip: ctx.ip });
+      throw new TokenReused();
+    }
+    const user = await activeOwner(deps, live, now);
+    if (decision.kind === 'replay') return issueTokens(deps, user, successorToken);
+    const next = { ...live, hash: successorHash, createdAt: now, consumedAt: null, revokedAt: null };
+    if (await tokens.rotate(hash, next, now)) return issueTokens(deps, user, successorToken);
+  }
+  throw new InvalidToken('Refresh token is invalid');
+}
+
+/** Re-reads the owner, so the new access token carries the current role and status. */
+async function activeOwner(deps: Deps, token: RefreshToken, now: Date): Promise<User> {
+  const user = await deps.users.findById(token.userId);
+  if (!user) {
+    await deps.tokens.revokeFamily(token.familyId, now);
+    throw new InvalidToken('Refresh token is invalid');
+  }
+  if (user.status !== 'active') {
+    await deps.tokens.revokeAllForUser(user.id, now);
+    throw new UserSuspended();
+  }
+  return user;
+}

@@ -1,0 +1,42 @@
+import { InvalidRequest } from './errors.js';
+
+const MAX_EMAIL_LENGTH = 254;
+const MAX_LOCAL_PART_LENGTH = 64;
+
+/**
+ * Trims, NFC-normalizes and lower-cases an email, then checks its shape with a single
+ * linear scan (no regex, so no backtracking on hostile input).
+ */
+export function normalizeEmail(raw: string): string {
+  if (raw.length > MAX_EMAIL_LENGTH * 4) throw invalidEmail();
+  const email = canonicalEmail(raw);
+  if (email.length === 0 || email.length > MAX_EMAIL_LENGTH) throw invalidEmail();
+  const at = email.lastIndexOf('@');
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  if (at < 1 || local.length > MAX_LOCAL_PART_LENGTH || local.includes('@')) throw invalidEmail();
+  if (!isPlausibleDomain(domain) || hasForbiddenCharacter(local)) throw invalidEmail();
+  return email;
+}
+
+/** The spelling under which an email is stored and looked up. */
+export function canonicalEmail(raw: string): string {
+  return raw.trim().normalize('NFC').toLowerCase();
+}
+
+function isPlausibleDomain(domain: string): boolean {
+  if (domain.length < 3 || !domain.includes('.') || hasForbiddenCharacter(domain)) return false;
+  return domain.split('.').every((label) => label.length > 0 && !label.startsWith('-') && !label.endsWith('-'));
+}
+
+function hasForbiddenCharacter(part: string): boolean {
+  for (const char of part) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code <= 0x20 || code === 0x7f || '"(),:;<>[\\]'.includes(char)) return true;
+  }
+  return false;
+}
+
+function invalidEmail(): InvalidRequest {
+  return new InvalidRequest('email must be a valid email address of at most 254 characters');
+}

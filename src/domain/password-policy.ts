@@ -1,0 +1,24 @@
+import { WeakPassword } from './errors.js';
+
+/** Longest password accepted anywhere, so hashing cost stays bounded (SPEC §6). */
+export const MAX_PASSWORD_LENGTH = 1024;
+
+export interface PasswordPolicy {
+  minLength: number;
+  isCommon: (password: string) => boolean;
+}
+
+/** Length counts characters (code points), as a user would. */
+export function passwordLength(password: string): number {
+  let count = 0;
+  for (const _ of password) count++;
+  return count;
+}
+
+/** NIST 800-63B: a length floor and ceiling and a blocklist; no composition rules. */
+export function assertAcceptablePassword(password: string, policy: PasswordPolicy): void {
+  const length = passwordLength(password);
+  if (length < policy.minLength) throw new WeakPassword(`Password must be at least ${policy.minLength} characters`);
+  if (length > MAX_PASSWORD_LENGTH) throw new WeakPassword(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (policy.isCommon(password)) throw new WeakPassword('Password is too common');
+}
