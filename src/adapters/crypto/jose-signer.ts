@@ -5,7 +5,8 @@ import type { AccessClaims, Clock, TokenSigner } from '../../application/ports.j
 import { InvalidToken, TokenExpired } from '../../domain/errors.js';
 import { ROLES } from '../../domain/user.js';
 import type { Role } from '../../domain/user.js';
-import type { Algorithm, KeyPair } from './key-files.js';
+import type { Algorithm } from '../config/config.js';
+import type { KeyPair } from './key-files.js';
 
 /** Clock skew tolerated between this server and the services verifying its tokens (SPEC §3). */
 const CLOCK_TOLERANCE_SECONDS = 30;

@@ -2,8 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import type { KeyObject } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Algorithm } from '../config/config.js';
 
-export type Algorithm = 'RS256' | 'ES256' | 'EdDSA';
 
 export interface KeyPair {
   privateKey: KeyObject;

@@ -1,0 +1,51 @@
+import { Router } from '@koa/router';
+import Koa from 'koa';
+import type { Context, Next } from 'koa';
+import type { Deps } from '../../application/deps.js';
+import type { Logger } from '../logging/logger.js';
+import { requestContext } from './context.js';
+import { errorHandler } from './error-handler.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { discoveryRoutes } from './routes/discovery-routes.js';
+import type { DiscoveryOptions } from './routes/discovery-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import type { ReadinessChecks } from './routes/health-routes.js';
+import { profileRoutes } from './routes/profile-routes.js';
+
+export const API_PREFIX = '/api/v1/auth';
+
+export interface HttpOptions {
+  deps: Deps;
+  logger: Logger;
+  trustedProxyHops: number;
+  discovery: DiscoveryOptions;
+  readiness: ReadinessChecks;
+}
+
+/** The Koa application: error handling first, then request tagging, then the routes. */
+export function createHttpApp(options: HttpOptions): Koa {
+  const app = new Koa();
+  // Errors are answered and logged by errorHandler; Koa's default printer would log twice.
+  app.silent = true;
+
+  const api = new Router({ prefix: API_PREFIX });
+  for (const routes of [accountRoutes(options.deps), profileRoutes(options.deps), adminRoutes(options.deps)]) {
+    api.use(routes.routes());
+  }
+
+  app.use(errorHandler(options.logger));
+  app.use(securityHeaders);
+  app.use(requestContext(options.logger, options.trustedProxyHops));
+  app.use(api.routes());
+  app.use(discoveryRoutes(options.discovery, API_PREFIX).routes());
+  app.use(healthRoutes(options.readiness, API_PREFIX).routes());
+  return app;
+}
+
+/** Auth answers must never be cached by browsers or proxies (RFC 6749 §5.1); public key documents override this. */
+async function securityHeaders(ctx: Context, next: Next): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  await next();
+}

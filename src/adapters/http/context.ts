@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { RequestContext } from '../../application/deps.js';
+import { auditLog } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
+import { clientIp } from './client-ip.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Tags each request with an id (a caller's X-Request-Id if it is sane), its client IP and an audit log. */
+export function requestContext(logger: Logger, trustedHops: number) {
+  return async function tagRequest(ctx: Context, next: Next): Promise<void> {
+    const offered = ctx.get('X-Request-Id');
+    const requestId = SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.caller = { ip: clientIp(ctx, trustedHops), audit: auditLog(logger, requestId) } satisfies RequestContext;
+    ctx.set('X-Request-Id', requestId);
+    await next();
+  };
+}
+
+export function callerOf(ctx: Context): RequestContext {
+  return ctx.state.caller as RequestContext;
+}
+
+/** The token of an `Authorization: Bearer <token>` header; a token in the query string is never read. */
+export function bearerToken(ctx: Context): string | undefined {
+  const header = ctx.get('Authorization');
+  const space = header.indexOf(' ');
+  if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') return undefined;
+  const token = header.slice(space + 1).trim();
+  return token.length > 0 ? token : undefined;
+}

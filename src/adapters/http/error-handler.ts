@@ -1,0 +1,58 @@
+import type { Context, Next } from 'koa';
+import { AuthError, InvalidCredentials, InvalidToken, TokenExpired, TooManyRequests } from '../../domain/errors.js';
+import type { ErrorCode } from '../../domain/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { TransportError } from './transport-error.js';
+
+/** The one place where an error becomes a status (SPEC §3). */
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  weak_password: 400,
+  invalid_role: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  token_reused: 401,
+  forbidden: 403,
+  user_suspended: 403,
+  registration_disabled: 403,
+  not_found: 404,
+  user_exists: 409,
+  last_superadmin: 409,
+  too_many_requests: 429,
+  unavailable: 503,
+};
+
+/**
+ * First in the chain: every error becomes `{error, code}` with its status. Anything
+ * unexpected is logged in full and answered with a generic 500.
+ */
+export function errorHandler(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new TransportError(404, 'not_found', 'Not found');
+    } catch (error) {
+      const { status, code, message } = describe(error);
+      if (status >= 500) logger.error({ err: error, reqId: ctx.state.requestId, status }, 'request failed');
+      ctx.status = status;
+      ctx.body = { error: message, code };
+      if (status === 401) ctx.set('WWW-Authenticate', challenge(error));
+      if (error instanceof TooManyRequests) ctx.set('Retry-After', String(error.retryAfterSeconds));
+    }
+  };
+}
+
+function describe(error: unknown): { status: number; code: string; message: string } {
+  if (error instanceof InvalidCredentials && !error.atLogin) return { status: 400, code: error.code, message: error.message };
+  if (error instanceof AuthError) return { status: STATUS[error.code], code: error.code, message: error.message };
+  if (error instanceof TransportError) return { status: error.status, code: error.code, message: error.message };
+  return { status: 500, code: 'internal_error', message: 'Internal server error' };
+}
+
+/** RFC 6750 §3: `error="invalid_token"` only when a bearer token was presented and refused. */
+function challenge(error: unknown): string {
+  const refusedBearer = (error instanceof InvalidToken || error instanceof TokenExpired) && error.bearer;
+  return refusedBearer ? 'Bearer realm="pico-auth", error="invalid_token"' : 'Bearer realm="pico-auth"';
+}

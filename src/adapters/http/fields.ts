@@ -1,0 +1,38 @@
+import { InvalidRequest } from '../../domain/errors.js';
+
+/** Reads typed fields from a parsed JSON body; unknown fields are ignored, wrong types are 400. */
+export function objectBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidRequest('Request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function requiredString(body: Record<string, unknown>, name: string): string {
+  const value = Object.hasOwn(body, name) ? body[name] : undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidRequest(`${name} is required and must be a non-empty string`);
+  return value;
+}
+
+export function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string | undefined {
+  const value = Object.hasOwn(body, name) ? body[name] : undefined;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length > maxLength) throw new InvalidRequest(`${name} must be a string of at most ${maxLength} characters`);
+  return value;
+}
+
+/** `{"<name>": "..."}` or, as pico-auth clients send it, the bare JSON string. */
+export function stringOrField(body: unknown, name: string): string {
+  if (typeof body === 'string') {
+    if (body.length === 0) throw new InvalidRequest(`${name} is required and must be a non-empty string`);
+    return body;
+  }
+  return requiredString(objectBody(body), name);
+}
+
+/** A non-negative integer query parameter, or the default when absent. */
+export function queryInteger(value: string | string[] | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw new InvalidRequest(`${name} must be a non-negative integer`);
+  return Number(value);
+}

@@ -1,0 +1,45 @@
+import type { Context, Next } from 'koa';
+import getRawBody from 'raw-body';
+import { TransportError } from './transport-error.js';
+
+/** Largest request body accepted (SPEC §3: 413 above it). */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Reads a JSON body into `ctx.state.body`: size checked before reading (413), media
+ * type checked (415), then parsed (400). Any JSON value is kept, since pico-auth
+ * clients send some bodies as a bare string.
+ */
+export async function jsonBody(ctx: Context, next: Next): Promise<void> {
+  const declared = Number(ctx.get('Content-Length') || 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (!ctx.request.is('application/json')) {
+    if (ctx.request.length || ctx.get('Transfer-Encoding')) {
+      throw new TransportError(415, 'unsupported_media_type', 'Request body must be application/json');
+    }
+    throw new TransportError(400, 'invalid_request', 'A JSON request body is required');
+  }
+  ctx.state.body = parse(await readText(ctx));
+  await next();
+}
+
+async function readText(ctx: Context): Promise<string> {
+  try {
+    return await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, encoding: 'utf8' });
+  } catch (error) {
+    if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge();
+    throw new TransportError(400, 'invalid_request', 'Request body could not be read');
+  }
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new TransportError(400, 'invalid_request', 'Request body is not valid JSON');
+  }
+}
+
+function tooLarge(): TransportError {
+  return new TransportError(413, 'payload_too_large', `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+}

@@ -1,0 +1,54 @@
+import { Router } from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Deps } from '../../../application/deps.js';
+import { login } from '../../../application/login.js';
+import { logout } from '../../../application/logout.js';
+import { refresh } from '../../../application/refresh.js';
+import { register } from '../../../application/register.js';
+import { throttleClient } from '../../../application/throttle-client.js';
+import type { TokenPair } from '../../../application/issue-tokens.js';
+import { callerOf } from '../context.js';
+import { objectBody, optionalString, requiredString, stringOrField } from '../fields.js';
+import { jsonBody } from '../json-body.js';
+
+/** Public endpoints: register, login, refresh, logout. */
+export function accountRoutes(deps: Deps): Router {
+  const router = new Router();
+  const throttled = async (ctx: Context, next: Next) => {
+    await throttleClient(deps, callerOf(ctx).ip);
+    await next();
+  };
+
+  router.post('/register', throttled, jsonBody, async (ctx) => {
+    const body = objectBody(ctx.state.body);
+    const input = {
+      email: requiredString(body, 'email'),
+      password: requiredString(body, 'password'),
+      displayName: optionalString(body, 'display_name', 255),
+    };
+    const user = await register(deps, input, callerOf(ctx));
+    ctx.status = 201;
+    ctx.body = { id: user.id, email: user.email, role: user.role, status: user.status };
+  });
+
+  router.post('/login', throttled, jsonBody, async (ctx) => {
+    const body = objectBody(ctx.state.body);
+    const input = { email: requiredString(body, 'email'), password: requiredString(body, 'password') };
+    ctx.body = tokenResponse(await login(deps, input, callerOf(ctx)));
+  });
+
+  router.post('/refresh', throttled, jsonBody, async (ctx) => {
+    ctx.body = tokenResponse(await refresh(deps, stringOrField(ctx.state.body, 'refresh_token'), callerOf(ctx)));
+  });
+
+  router.post('/logout', jsonBody, async (ctx) => {
+    await logout(deps, stringOrField(ctx.state.body, 'refresh_token'));
+    ctx.status = 204;
+  });
+
+  return router;
+}
+
+function tokenResponse(pair: TokenPair) {
+  return { access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: 'Bearer', expires_in: pair.expiresIn };
+}

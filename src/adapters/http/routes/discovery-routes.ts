@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+
+export interface DiscoveryOptions {
+  issuer: string;
+  algorithm: string;
+  jwks: object;
+}
+
+/** Clients may cache keys briefly; the ETag makes revalidation cheap. */
+const KEYS_CACHE_CONTROL = 'public, max-age=300';
+
+/** JWKS and OIDC discovery, serialized once at start-up. */
+export function discoveryRoutes(options: DiscoveryOptions, apiPrefix: string): Router {
+  const router = new Router();
+  const base = `${options.issuer}${apiPrefix}`;
+  const jwks = cachedJson(options.jwks);
+  const configuration = cachedJson({
+    issuer: options.issuer,
+    jwks_uri: `${base}/jwks`,
+    token_endpoint: `${base}/login`,
+    userinfo_endpoint: `${base}/me`,
+    revocation_endpoint: `${base}/logout`,
+    grant_types_supported: ['password', 'refresh_token'],
+    response_types_supported: ['token'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [options.algorithm],
+    token_endpoint_auth_methods_supported: ['none'],
+    claims_supported: ['sub', 'email', 'role', 'org_id', 'iss', 'aud', 'iat', 'exp', 'jti'],
+  });
+
+  router.get(`${apiPrefix}/jwks`, jwks);
+  router.get('/.well-known/jwks.json', jwks);
+  router.get('/.well-known/openid-configuration', configuration);
+  return router;
+}
+
+function cachedJson(document: object) {
+  const body = JSON.stringify(document);
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  return (ctx: Context) => {
+    ctx.set('Cache-Control', KEYS_CACHE_CONTROL);
+    ctx.set('ETag', etag);
+    if (ctx.get('If-None-Match') === etag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = 'application/json';
+    ctx.body = body;
+  };
+}

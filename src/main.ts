@@ -1,0 +1,154 @@
+/**
+ * Composition root: reads the configuration, picks the adapters, wires them into the
+ * use cases by hand, serves, and shuts down gracefully.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Knex } from 'knex';
+import { bootstrapAdmin } from './application/bootstrap-admin.js';
+import type { Deps } from './application/deps.js';
+import { WeakPassword } from './domain/errors.js';
+import { loadCommonPasswords } from './adapters/common-passwords.js';
+import { ConfigError, loadConfig } from './adapters/config/config.js';
+import type { Config } from './adapters/config/config.js';
+import { loadOrCreateKeyPair } from './adapters/crypto/key-files.js';
+import { JoseTokenSigner } from './adapters/crypto/jose-signer.js';
+import { ArgonFirstPasswordHasher } from './adapters/crypto/password-hasher.js';
+import { HmacRefreshSecrets } from './adapters/crypto/refresh-secrets.js';
+import { createHttpApp } from './adapters/http/app.js';
+import { listen } from './adapters/http/server.js';
+import type { RunningServer } from './adapters/http/server.js';
+import { createLogger } from './adapters/logging/logger.js';
+import type { Logger } from './adapters/logging/logger.js';
+import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
+import { migrate, openDatabase, parseDatabaseUrl } from './adapters/sql/database.js';
+import { SqlTokenStore } from './adapters/sql/sql-token-store.js';
+import { SqlUserStore } from './adapters/sql/sql-user-store.js';
+import { systemClock, uuidIds } from './adapters/system.js';
+
+/** How long start-up waits for the database to answer (SPEC §4). */
+const STARTUP_WAIT_MS = 30_000;
+
+export interface PicoAuth {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startPicoAuth(config: Config, logger: Logger, cwd = process.cwd()): Promise<PicoAuth> {
+  const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
+  const db = openDatabase(parseDatabaseUrl(config.database.url, cwd));
+  try {
+    await waitFor('database', () => db.raw('select 1'));
+    await migrate(db);
+    const signer = await JoseTokenSigner.create(
+      keys,
+      {
+        algorithm: config.auth.algorithm,
+        issuer: config.auth.issuer,
+        audience: config.auth.audience,
+        expiresInSeconds: config.auth.accessTokenExpireMinutes * 60,
+      },
+      systemClock,
+    );
+    const deps = wire(config, db, signer, keys.privateKey.export({ type: 'pkcs8', format: 'der' }));
+    await createAdmin(config, deps, logger);
+    const app = createHttpApp({
+      deps,
+      logger,
+      trustedProxyHops: config.server.trustProxy,
+      discovery: { issuer: config.auth.issuer, algorithm: config.auth.algorithm, jwks: signer.jwks() },
+      readiness: { database: () => deps.users.ping() },
+    });
+    const server = await listen(app, config.server.port, config.server.host);
+    logger.info({ port: server.port, host: config.server.host }, 'pico-auth listening');
+    return { port: server.port, stop: () => stop(server, db) };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+function wire(config: Config, db: Knex, signer: JoseTokenSigner, keyMaterial: Buffer): Deps {
+  return {
+    users: new SqlUserStore(db),
+    tokens: new SqlTokenStore(db),
+    hasher: new ArgonFirstPasswordHasher(),
+    signer,
+    secrets: new HmacRefreshSecrets(keyMaterial),
+    clock: systemClock,
+    ids: uuidIds,
+    limiter: new MemoryRateLimiter(),
+    settings: {
+      refreshTokenTtlSeconds: config.auth.refreshTokenExpireDays * 86_400,
+      refreshReuseGraceSeconds: config.auth.refreshReuseGraceSeconds,
+      registrationEnabled: config.auth.registrationEnabled,
+      lockoutThreshold: config.auth.lockoutThreshold,
+      ipRateLimitPerMinute: config.auth.ipRateLimit,
+      passwordPolicy: { minLength: config.auth.passwordMinLength, isCommon: loadCommonPasswords() },
+    },
+  };
+}
+
+async function createAdmin(config: Config, deps: Deps, logger: Logger): Promise<void> {
+  if (!config.auth.autoCreateAdmin) return;
+  const result = await bootstrapAdmin(deps, { email: config.auth.adminEmail, password: config.auth.adminPassword }).catch((error: unknown) => {
+    if (error instanceof WeakPassword) throw new Error(`AUTH_ADMIN_PASSWORD is not acceptable: ${error.message}`);
+    throw error;
+  });
+  if (!result.created) return;
+  logger.info({ audit: 'admin_created', email: config.auth.adminEmail }, 'admin_created');
+  if (result.generatedPassword) {
+    // Shown exactly once, so the operator can sign in; it is never stored in clear.
+    logger.warn(`Generated admin password for ${config.auth.adminEmail}: ${result.generatedPassword}`);
+  }
+}
+
+/** Retries `probe` until it answers or STARTUP_WAIT_MS has passed. */
+async function waitFor(what: string, probe: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + STARTUP_WAIT_MS;
+  for (;;) {
+    try {
+      await probe();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what} did not answer within ${STARTUP_WAIT_MS / 1000} s: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function stop(server: RunningServer, db: Knex): Promise<void> {
+  await server.close();
+  await db.destroy();
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, process.cwd());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.log.level);
+  let running: PicoAuth;
+  try {
+    running = await startPicoAuth(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, `pico-auth could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await running.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
