@@ -110,7 +110,9 @@ async function waitFor(what: string, probe: () => Promise<unknown>): Promise<voi
       await probe();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what} did not answer within ${STARTUP_WAIT_MS / 1000} s: ${(error as Error).message}`);
+      if (Date.now() > deadline) {
+        throw new Error(`${what} did not answer within ${STARTUP_WAIT_MS / 1000} s: ${(error as Error).message}`, { cause: error });
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
