@@ -9,7 +9,9 @@ export interface TokenStoreFixture {
   close?: () => Promise<void>;
 }
 
-const BASE = Date.parse('2026-03-01T12:00:00.123Z');
+// Anchored to the wall clock: stores such as Redis expire keys at a token's real
+// `expiresAt`, so a token must not be born already expired.
+const BASE = Math.floor(Date.now() / 1000) * 1000 + 123;
 const DAY = 86_400_000;
 
 function at(offsetMs: number): Date {
@@ -62,7 +64,7 @@ export function describeTokenStoreContract(name: string, makeStore: () => Promis
     });
 
     it('creates a token and finds it by hash, every field intact to the millisecond', async () => {
-      const token = newToken({ expiresAt: new Date('2026-03-08T12:00:00.999Z'), createdAt: new Date('2026-03-01T12:00:00.001Z') });
+      const token = newToken({ expiresAt: at(7 * DAY + 876), createdAt: at(-122) });
       await store.create(token);
       const found = await store.findByHash(token.hash);
       expect(found).toEqual(token);
