@@ -3,6 +3,7 @@
  * use cases by hand, serves, and shuts down gracefully.
  */
 import { pathToFileURL } from 'node:url';
+import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { bootstrapAdmin } from './application/bootstrap-admin.js';
 import type { Deps } from './application/deps.js';
@@ -16,7 +17,10 @@ import { ArgonFirstPasswordHasher } from './adapters/crypto/password-hasher.js';
 import { HmacRefreshSecrets } from './adapters/crypto/refresh-secrets.js';
 import { createHttpApp } from './adapters/http/app.js';
 import { listen } from './adapters/http/server.js';
-import type { RunningServer } from './adapters/http/server.js';
+import type { ReadinessChecks } from './adapters/http/routes/health-routes.js';
+import { openRedis } from './adapters/redis/connection.js';
+import { RedisRateLimiter } from './adapters/redis/redis-rate-limiter.js';
+import { RedisTokenStore } from './adapters/redis/redis-token-store.js';
 import { createLogger } from './adapters/logging/logger.js';
 import type { Logger } from './adapters/logging/logger.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
@@ -35,10 +39,8 @@ export interface PicoAuth {
 
 export async function startPicoAuth(config: Config, logger: Logger, cwd = process.cwd()): Promise<PicoAuth> {
   const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
-  const db = openDatabase(parseDatabaseUrl(config.database.url, cwd));
+  const stores = await openStores(config, cwd);
   try {
-    await waitFor('database', () => db.raw('select 1'));
-    await migrate(db);
     const signer = await JoseTokenSigner.create(
       keys,
       {
@@ -49,34 +51,75 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
       },
       systemClock,
     );
-    const deps = wire(config, db, signer, keys.privateKey.export({ type: 'pkcs8', format: 'der' }));
+    const deps = wire(config, stores, signer, keys.privateKey.export({ type: 'pkcs8', format: 'der' }));
     await createAdmin(config, deps, logger);
     const app = createHttpApp({
       deps,
       logger,
       trustedProxyHops: config.server.trustProxy,
       discovery: { issuer: config.auth.issuer, algorithm: config.auth.algorithm, jwks: signer.jwks() },
-      readiness: { database: () => deps.users.ping() },
+      readiness: readinessChecks(deps, Boolean(stores.redis)),
     });
     const server = await listen(app, config.server.port, config.server.host);
-    logger.info({ port: server.port, host: config.server.host }, 'pico-auth listening');
-    return { port: server.port, stop: () => stop(server, db) };
+    logger.info({ port: server.port, host: config.server.host, redis: Boolean(stores.redis) }, 'pico-auth listening');
+    return {
+      port: server.port,
+      stop: async () => {
+        await server.close();
+        await stores.close();
+      },
+    };
   } catch (error) {
-    await db.destroy();
+    await stores.close();
     throw error;
   }
 }
 
-function wire(config: Config, db: Knex, signer: JoseTokenSigner, keyMaterial: Buffer): Deps {
+interface Stores {
+  db: Knex;
+  redis: Redis | undefined;
+  close(): Promise<void>;
+}
+
+/** The database (migrated) and, when configured, Redis: both answering, or start-up fails. */
+async function openStores(config: Config, cwd: string): Promise<Stores> {
+  const db = openDatabase(parseDatabaseUrl(config.database.url, cwd));
+  const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
+  const close = async () => {
+    redis?.disconnect();
+    await db.destroy();
+  };
+  try {
+    await waitFor('database', () => db.raw('select 1'));
+    if (redis) await waitFor('redis', () => redis.ping());
+    await migrate(db);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { db, redis, close };
+}
+
+/** `/ready`: every store the endpoints need must answer. */
+function readinessChecks(deps: Deps, usesRedis: boolean): ReadinessChecks {
+  const checks: ReadinessChecks = { database: () => deps.users.ping() };
+  if (usesRedis) checks.redis = () => deps.tokens.ping();
+  return checks;
+}
+
+/** Tokens and throttling counters go to Redis when it is configured, else the database and memory. */
+function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer): Deps {
+  const { db, redis } = stores;
+  const prefix = config.redis.prefix;
   return {
     users: new SqlUserStore(db),
-    tokens: new SqlTokenStore(db),
+    tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db),
     hasher: new ArgonFirstPasswordHasher(),
     signer,
     secrets: new HmacRefreshSecrets(keyMaterial),
     clock: systemClock,
     ids: uuidIds,
-    limiter: new MemoryRateLimiter(),
+    limiter: redis ? new RedisRateLimiter(redis, prefix) : new MemoryRateLimiter(),
     settings: {
       refreshTokenTtlSeconds: config.auth.refreshTokenExpireDays * 86_400,
       refreshReuseGraceSeconds: config.auth.refreshReuseGraceSeconds,
@@ -116,11 +159,6 @@ async function waitFor(what: string, probe: () => Promise<unknown>): Promise<voi
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
-}
-
-async function stop(server: RunningServer, db: Knex): Promise<void> {
-  await server.close();
-  await db.destroy();
 }
 
 async function main(): Promise<void> {
