@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Knex } from 'knex';
 import { loadConfig } from '../../src/adapters/config/config.js';
+import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { startPicoAuth } from '../../src/main.js';
+import { postgresIntegration, redisIntegration } from './integration.js';
 
 export const ADMIN_EMAIL = 'admin@pico.local';
 export const ADMIN_PASSWORD = 'admin-password-for-tests-only';
@@ -14,7 +17,29 @@ export interface TestServer {
   /** `${baseUrl}/api/v1/auth` */
   api: string;
   dir: string;
+  /** The server's own database, for tests that arrange what the API cannot (a suspension, another org). */
+  db: Knex;
+  /** Which stores this server runs on. */
+  stores: 'sqlite' | 'postgres+redis';
   stop(): Promise<void>;
+}
+
+/**
+ * `E2E_STORES=postgres+redis` (set by the second vitest project) runs every end-to-end
+ * test again on the production shape: a fresh PostgreSQL database and Redis key prefix.
+ */
+const STORES = process.env.E2E_STORES === 'postgres+redis' ? 'postgres+redis' : 'sqlite';
+
+async function storeEnv(dir: string): Promise<{ env: Record<string, string>; release(): Promise<void> }> {
+  if (STORES === 'sqlite') return { env: { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }, release: async () => {} };
+  const [postgres, redis] = await Promise.all([postgresIntegration(), redisIntegration()]);
+  const [database, keys] = await Promise.all([postgres.fresh(), redis.fresh()]);
+  return {
+    env: { DATABASE_URL: database.url, REDIS_URL: keys.url, REDIS_PREFIX: keys.prefix },
+    release: async () => {
+      await Promise.all([database.close(), keys.close()]);
+    },
+  };
 }
 
 /**
@@ -23,11 +48,12 @@ export interface TestServer {
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pico-auth-e2e-'));
+  const stores = await storeEnv(dir);
   const config = loadConfig(
     {
       PORT: '0',
       HOST: '127.0.0.1',
-      DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`,
+      ...stores.env,
       AUTH_DATA_DIR: join(dir, 'keys'),
       AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD,
       LOG_LEVEL: 'silent',
@@ -36,13 +62,18 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     dir,
   );
   const running = await startPicoAuth(config, createLogger(config.log.level), dir);
+  const db = openDatabase(parseDatabaseUrl(config.database.url, dir), { max: 2 });
   const baseUrl = `http://127.0.0.1:${running.port}`;
   return {
     baseUrl,
     api: `${baseUrl}/api/v1/auth`,
     dir,
+    db,
+    stores: STORES,
     stop: async () => {
+      await db.destroy();
       await running.stop();
+      await stores.release();
       rmSync(dir, { recursive: true, force: true });
     },
   };

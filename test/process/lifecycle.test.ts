@@ -1,0 +1,208 @@
+import { spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
+import { postgresIntegration, redisIntegration } from '../support/integration.js';
+import { spawnServer, tempDir } from '../support/process.js';
+import type { ServerProcess } from '../support/process.js';
+import { send, uniqueEmail } from '../support/server.js';
+
+const PASSWORD = 'process-test-Horse-9182';
+
+interface Shape {
+  name: string;
+  env(dir: string): Promise<Record<string, string>>;
+  /** Families that have more than one live token — must always be empty. */
+  overLiveFamilies(env: Record<string, string>, dir: string): Promise<string[]>;
+  release(): Promise<void>;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function sqliteShape(): Shape {
+  return {
+    name: 'sqlite',
+    env: async (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys') }),
+    overLiveFamilies: (env, dir) => overLiveSql(env.DATABASE_URL ?? '', dir),
+    release: async () => {},
+  };
+}
+
+const postgres = await postgresIntegration();
+const redis = await redisIntegration();
+
+function productionShape(): Shape {
+  const releases: (() => Promise<void>)[] = [];
+  return {
+    name: 'postgres+redis',
+    env: async (dir) => {
+      const [database, keys] = await Promise.all([postgres.fresh(), redis.fresh()]);
+      releases.push(database.close, keys.close);
+      return { DATABASE_URL: database.url, REDIS_URL: keys.url, REDIS_PREFIX: keys.prefix, AUTH_DATA_DIR: join(dir, 'keys') };
+    },
+    overLiveFamilies: (env) => overLiveRedis(env.REDIS_URL ?? '', env.REDIS_PREFIX ?? ''),
+    release: async () => {
+      for (const release of releases.splice(0)) await release();
+    },
+  };
+}
+
+async function overLiveSql(url: string, dir: string): Promise<string[]> {
+  const db = openDatabase(parseDatabaseUrl(url, dir));
+  try {
+    const rows: { family_id: string }[] = await db('refresh_tokens')
+      .whereNull('consumed_at')
+      .whereNull('revoked_at')
+      .groupBy('family_id')
+      .havingRaw('count(*) > 1')
+      .select('family_id');
+    return rows.map((row) => row.family_id);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function overLiveRedis(url: string, prefix: string): Promise<string[]> {
+  const client = new Redis(url);
+  try {
+    const live = new Map<string, number>();
+    for await (const keys of client.scanStream({ match: `${prefix}rt:*`, count: 500 })) {
+      for (const key of keys as string[]) {
+        const [family, consumed, revoked] = await client.hmget(key, 'family', 'consumed', 'revoked');
+        const familyRevoked = await client.hget(`${prefix}fam:${family}`, 'revoked');
+        if (family && !consumed && !revoked && !familyRevoked) live.set(family, (live.get(family) ?? 0) + 1);
+      }
+    }
+    return [...live].filter(([, count]) => count > 1).map(([family]) => family);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function login(api: string, email: string): Promise<{ access_token: string; refresh_token: string }> {
+  const reply = await send(`${api}/login`, { email, password: PASSWORD });
+  expect(reply.status).toBe(200);
+  return reply.body;
+}
+
+async function registerAndLogin(api: string) {
+  const email = uniqueEmail('proc');
+  expect((await send(`${api}/register`, { email, password: PASSWORD })).status).toBe(201);
+  return { email, ...(await login(api, email)) };
+}
+
+const shapes = [sqliteShape, ...(postgres.available && redis.available ? [productionShape] : [])];
+
+describe.each(shapes.map((make) => [make().name, make] as const))('server process on %s', (_name, makeShape) => {
+  async function start(): Promise<{ shape: Shape; env: Record<string, string>; dir: string }> {
+    const shape = makeShape();
+    const { dir, remove } = tempDir();
+    cleanups.push(remove, () => shape.release());
+    return { shape, env: { ...(await shape.env(dir)), AUTH_IP_RATE_LIMIT: '0', LOG_LEVEL: 'warn' }, dir };
+  }
+
+  function track(server: ServerProcess): ServerProcess {
+    cleanups.push(async () => {
+      if (server.child.exitCode === null && server.child.signalCode === null) await server.kill('SIGKILL');
+    });
+    return server;
+  }
+
+  it('keeps users, refresh tokens and keys across a restart, and exits 0 on SIGTERM', async () => {
+    const { env, dir } = await start();
+    const first = track(await spawnServer(env));
+    const session = await registerAndLogin(first.api);
+    const jwks = (await (await fetch(`${first.api}/jwks`)).json()) as { keys: { kid: string }[] };
+    expect(await first.kill('SIGTERM')).toBe(0);
+
+    const second = track(await spawnServer(env));
+    const again = await send(`${second.api}/refresh`, { refresh_token: session.refresh_token });
+    expect(again.status).toBe(200);
+    expect((await send(`${second.api}/login`, { email: session.email, password: PASSWORD })).status).toBe(200);
+    const me = await fetch(`${second.api}/me`, { headers: { authorization: `Bearer ${session.access_token}` } });
+    expect(me.status).toBe(200);
+    const jwksAfter = (await (await fetch(`${second.api}/jwks`)).json()) as { keys: { kid: string }[] };
+    expect(jwksAfter.keys[0]?.kid).toBe(jwks.keys[0]?.kid);
+    expect(await second.kill('SIGTERM')).toBe(0);
+    expect(dir).toBeTruthy();
+  });
+
+  it('finishes an in-flight request on SIGTERM, then stops accepting', async () => {
+    const { env } = await start();
+    const server = track(await spawnServer(env));
+    const { email } = await registerAndLogin(server.api);
+    const body = JSON.stringify({ email, password: PASSWORD });
+    // A request the server has accepted but not yet received in full when the signal lands.
+    const request = httpRequest({
+      port: server.port,
+      host: '127.0.0.1',
+      path: '/api/v1/auth/login',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    const answered = new Promise<number>((done, fail) => {
+      request.on('response', (response) => {
+        response.resume();
+        done(response.statusCode ?? 0);
+      });
+      request.on('error', fail);
+    });
+    request.write(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    const exit = server.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(fetch(`${server.api}/jwks`)).rejects.toThrow();
+    request.end(body.slice(10));
+    expect(await answered).toBe(200);
+    expect(await exit).toBe(0);
+  });
+
+  it('leaves no family with two live tokens when killed in the middle of refreshes', async () => {
+    const { shape, env, dir } = await start();
+    const server = track(await spawnServer(env));
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => registerAndLogin(server.api)));
+    let stop = false;
+    const chains = sessions.map(async (session) => {
+      let token = session.refresh_token;
+      while (!stop) {
+        const reply = await send(`${server.api}/refresh`, { refresh_token: token }).catch(() => undefined);
+        if (reply?.status !== 200) return;
+        token = reply.body.refresh_token;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await server.kill('SIGKILL')).toBe('SIGKILL');
+    stop = true;
+    await Promise.all(chains);
+
+    expect(await shape.overLiveFamilies(env, dir)).toEqual([]);
+    const restarted = track(await spawnServer(env));
+    // Every original token was consumed long ago: presenting one now is reuse, and kills its family.
+    for (const session of sessions) {
+      const replay = await send(`${restarted.api}/refresh`, { refresh_token: session.refresh_token });
+      expect(replay.status).toBe(401);
+      expect(replay.body.code).toBe('token_reused');
+    }
+    expect(await shape.overLiveFamilies(env, dir)).toEqual([]);
+  });
+});
+
+describe('start-up', () => {
+  it('stops with one clear line naming the bad setting', () => {
+    const main = resolve(import.meta.dirname, '../../dist/src/main.js');
+    const result = spawnSync(process.execPath, [main], {
+      env: { PATH: process.env.PATH ?? '', AUTH_ALGORITHM: 'HS256' },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('AUTH_ALGORITHM');
+  });
+});
