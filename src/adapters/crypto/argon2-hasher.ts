@@ -21,8 +21,9 @@ export class Argon2Hasher {
     return this.#gate.run(() => argon2.hash(password, this.#params));
   }
 
+  /** A malformed stored hash is a failed match, not an error: the login answers 401, never 500. */
   async verify(hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
-    const ok = await this.#gate.run(() => argon2.verify(hash, password));
+    const ok = await this.#gate.run(() => argon2.verify(hash, password)).catch(() => false);
     return { ok, rehash: ok && argon2.needsRehash(hash, this.#params) };
   }
 }

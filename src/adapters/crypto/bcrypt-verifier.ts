@@ -1,6 +1,7 @@
 import bcrypt from 'bcryptjs';
 
-/** What pico-auth stored is cost 12; anything above this is refused rather than computed (login-time DoS). */
+/** pico-auth stored cost 12; anything above 15 is refused rather than computed (login-time DoS). */
+const MIN_COST = 4;
 const MAX_COST = 15;
 /** bcrypt reads only this many bytes of the password; pico-auth cut the UTF-8 bytes there. */
 const BCRYPT_MAX_BYTES = 72;
@@ -12,12 +13,12 @@ export function isBcryptHash(hash: string): boolean {
 
 /**
  * Verifies a legacy bcrypt hash. bcrypt itself ignores bytes past the 72nd, exactly as
- * pico-auth's cut did; `rehash` is false for longer passwords, since a match then only
- * proves their first 72 bytes.
+ * pico-auth's cut did. `rehash` is false from 72 bytes up: a match then only proves the
+ * first 72 bytes, and re-hashing that prefix would lock out the owner of a longer password.
  */
 export async function verifyBcrypt(hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
   const cost = Number(BCRYPT_HASH.exec(hash)?.[1]);
-  if (!(cost <= MAX_COST)) return { ok: false, rehash: false };
+  if (!(cost >= MIN_COST && cost <= MAX_COST)) return { ok: false, rehash: false };
   const ok = await bcrypt.compare(password, hash);
-  return { ok, rehash: ok && Buffer.byteLength(password, 'utf8') <= BCRYPT_MAX_BYTES };
+  return { ok, rehash: ok && Buffer.byteLength(password, 'utf8') < BCRYPT_MAX_BYTES };
 }

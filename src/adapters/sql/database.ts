@@ -20,6 +20,9 @@ export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
   return { dialect: 'sqlite', filename: path === ':memory:' || isAbsolute(path) ? path : resolve(cwd, path) };
 }
 
+/** Knex would print to stdout; every failure it reports is thrown as well, and logged by the caller. */
+const QUIET = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
 export interface PoolOptions {
   /** PostgreSQL connections per process. */
   max?: number;
@@ -31,6 +34,7 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
       client: 'better-sqlite3',
       connection: { filename: target.filename },
       useNullAsDefault: true,
+      log: QUIET,
       pool: { min: 1, max: 1, afterCreate: configureSqlite },
     });
   }
@@ -39,6 +43,7 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
     connection: { connectionString: target.url, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 },
     pool: { min: 0, max: pool.max ?? 10, acquireTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 5_000,
+    log: QUIET,
   });
 }
 
