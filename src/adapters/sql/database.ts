@@ -70,9 +70,19 @@ const MIGRATION_SOURCE: Knex.MigrationSource<Migration> = {
   getMigration: async (migration) => migration,
 };
 
-/** Applies every pending migration, in order, each in its own transaction. */
-export async function migrate(db: Knex): Promise<void> {
-  await db.migrate.latest({
-    migrationSource: MIGRATION_SOURCE,
-  });
+/**
+ * Applies every pending migration, in order, each in its own transaction. Instances
+ * starting together wait for the one holding Knex's migration lock instead of failing.
+ */
+export async function migrate(db: Knex, lockWaitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      await db.migrate.latest({ migrationSource: MIGRATION_SOURCE });
+      return;
+    } catch (error) {
+      if ((error as Error).name !== 'MigrationLocked' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
