@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** The hexagon's layer rule, checked mechanically (STYLE rule 1). */
@@ -34,6 +35,10 @@ export default tseslint.config(
         ],
       }],
     },
+  },
+  {
+    files: ['bench/**/*.mjs', '*.js'],
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['test/**/*.ts'],

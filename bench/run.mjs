@@ -1,0 +1,320 @@
+// npm run bench: the server against this machine's own limits (see BENCHMARKS.md).
+// Starts the built server as a child process, seeds users through the API, drives it
+// with autocannon over loopback, and reports every scenario as a ratio to a baseline
+// measured in the same run.
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const USERS = 64;
+const PASSWORD = 'bench-Correct-Horse-5521';
+const ADMIN_PASSWORD = 'bench-admin-password-5521';
+
+async function main() {
+  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${SECONDS} s per scenario, ${CONNECTIONS} connections`);
+  const baselines = await measureBaselines();
+  const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
+  const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
+  if (pg && redis) {
+    const prefix = `pico-auth-bench:${process.pid}:`;
+    shapes.push({ name: 'PostgreSQL + Redis', env: () => ({ DATABASE_URL: pg, REDIS_URL: redis, REDIS_PREFIX: prefix }), instances: 2 });
+  }
+  const results = [];
+  for (const shape of shapes) results.push(await benchShape(shape, baselines));
+  report(baselines, results);
+}
+
+async function measureBaselines() {
+  console.log('baselines…');
+  const baselines = {
+    argon2VerifyPerSec: await argon2VerifyRate(4),
+    rs256SignPerSec: await rs256Rate('sign', 4),
+    rs256VerifyPerSec: await rs256Rate('verify', 4),
+    bareKoa: await bareKoa(),
+  };
+  console.log(
+    `  argon2id verify ${baselines.argon2VerifyPerSec.toFixed(0)}/s, RS256 sign ${baselines.rs256SignPerSec.toFixed(0)}/s, ` +
+      `verify ${baselines.rs256VerifyPerSec.toFixed(0)}/s, bare Koa ${baselines.bareKoa.rps.toFixed(0)} req/s`,
+  );
+  return baselines;
+}
+
+async function bareKoa() {
+  const child = fork(join(import.meta.dirname, 'bare-koa.mjs'), { stdio: 'ignore' });
+  const port = await new Promise((done) => child.once('message', (message) => done(message.port)));
+  try {
+    return summarize(await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: SECONDS }));
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+async function benchShape(shape, baselines) {
+  console.log(`\n${shape.name}`);
+  const dir = mkdtempSync(join(tmpdir(), 'pico-auth-bench-'));
+  const env = { ...shape.env(dir), AUTH_DATA_DIR: join(dir, 'keys') };
+  const server = await startServer(env);
+  try {
+    const api = server.api;
+    const users = await seedUsers(api);
+    const scenarios = {};
+    scenarios.login = await run('login', api, loginRequests(users));
+    scenarios.refresh = await run('refresh', api, refreshRequests(await freshTokens(api, users, CONNECTIONS * 2)));
+    scenarios.me = await run('me', api, meRequests(users));
+    scenarios.jwks = await run('jwks', api, [{ method: 'GET', path: '/api/v1/auth/jwks' }]);
+    scenarios.mix = await run('mix (70% me, 20% refresh, 5% login, 5% jwks)', api, mixRequests(users, await freshTokens(api, users, CONNECTIONS * 2)));
+    const timing = await enumerationTiming(api, users);
+    const peakRssMb = peakRss(server.child.pid);
+    const ratios = {
+      login: scenarios.login.rps / baselines.argon2VerifyPerSec,
+      refresh: scenarios.refresh.rps / baselines.rs256SignPerSec,
+      me: scenarios.me.rps / baselines.bareKoa.rps,
+      jwks: scenarios.jwks.rps / baselines.bareKoa.rps,
+      meP99OverP50: scenarios.me.p99 / Math.max(scenarios.me.p50, 0.001),
+    };
+    const result = { shape: shape.name, scenarios, ratios, timing, peakRssMb };
+    if (shape.instances === 2) result.twoInstances = await twoInstances(env, users, server);
+    return result;
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(name, api, requests) {
+  const result = summarize(await autocannon({ url: api.replace('/api/v1/auth', ''), connections: CONNECTIONS, duration: SECONDS, requests }));
+  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
+  return result;
+}
+
+function summarize(result) {
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+  };
+}
+
+// --- request shapes --------------------------------------------------------
+
+/** A new object each time: autocannon writes content-length into the headers it is given. */
+const json = () => ({ 'content-type': 'application/json' });
+const pick = (items) => items[Math.floor(Math.random() * items.length)];
+
+function loginRequest(users) {
+  const user = pick(users);
+  return { method: 'POST', path: '/api/v1/auth/login', headers: json(), body: JSON.stringify({ email: user.email, password: PASSWORD }) };
+}
+
+function loginRequests(users) {
+  return [{ setupRequest: (request) => ({ ...request, ...loginRequest(users) }) }];
+}
+
+/** Every request presents a never-used token: each answer's successor goes back into the pool. */
+function refreshRequest(pool, context) {
+  context.refresh = true;
+  return { method: 'POST', path: '/api/v1/auth/refresh', headers: json(), body: JSON.stringify({ refresh_token: pool.pop() }) };
+}
+
+function recycle(pool) {
+  return (status, body, context) => {
+    if (context.refresh && status === 200) pool.push(JSON.parse(body).refresh_token);
+  };
+}
+
+function refreshRequests(pool) {
+  return [{ setupRequest: (request, context) => ({ ...request, ...refreshRequest(pool, context) }), onResponse: recycle(pool) }];
+}
+
+function meRequest(users) {
+  return { method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${pick(users).accessToken}` }, body: undefined };
+}
+
+function meRequests(users) {
+  return [{ setupRequest: (request) => ({ ...request, ...meRequest(users) }) }];
+}
+
+function mixRequests(users, pool) {
+  const choose = (context) => {
+    const roll = Math.random();
+    if (roll < 0.7) return meRequest(users);
+    if (roll < 0.9) return refreshRequest(pool, context);
+    if (roll < 0.95) return loginRequest(users);
+    return { method: 'GET', path: '/api/v1/auth/jwks', headers: {}, body: undefined };
+  };
+  return [{ setupRequest: (request, context) => ({ ...request, ...choose(context) }), onResponse: recycle(pool) }];
+}
+
+// --- seeding and checks ----------------------------------------------------
+
+async function post(url, body, retries = 1) {
+  try {
+    const response = await fetch(url, { method: 'POST', headers: json(), body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json().catch(() => undefined) };
+  } catch (error) {
+    // A pooled keep-alive socket the server closed while idle: one retry on a new one.
+    if (retries > 0) return post(url, body, retries - 1);
+    throw error;
+  }
+}
+
+async function seedUsers(api) {
+  const users = [];
+  for (let i = 0; i < USERS; i++) {
+    const email = `bench-${process.pid}-${i}@example.com`;
+    const registered = await post(`${api}/register`, { email, password: PASSWORD });
+    if (registered.status !== 201) throw new Error(`seeding failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+    const login = await post(`${api}/login`, { email, password: PASSWORD });
+    users.push({ email, accessToken: login.body.access_token });
+  }
+  return users;
+}
+
+async function freshTokens(api, users, count) {
+  const tokens = [];
+  for (let i = 0; i < count; i++) tokens.push((await post(`${api}/login`, { email: users[i % users.length].email, password: PASSWORD })).body.refresh_token);
+  return tokens;
+}
+
+/** Unknown email versus wrong password: median latencies must be within 5 ms (no enumeration by timing). */
+async function enumerationTiming(api, users) {
+  const unknown = [];
+  const wrong = [];
+  for (let i = 0; i < 40; i++) {
+    unknown.push(await timed(() => post(`${api}/login`, { email: `nobody-${process.pid}-${i}@example.com`, password: 'wrong-password-123' })));
+    wrong.push(await timed(() => post(`${api}/login`, { email: users[i % users.length].email, password: 'wrong-password-123' })));
+  }
+  const result = { unknownEmailMedianMs: median(unknown), wrongPasswordMedianMs: median(wrong) };
+  result.differenceMs = Math.abs(result.unknownEmailMedianMs - result.wrongPasswordMedianMs);
+  console.log(`  login timing: unknown email ${result.unknownEmailMedianMs.toFixed(1)} ms, wrong password ${result.wrongPasswordMedianMs.toFixed(1)} ms (median)`);
+  // A success resets each account's failure count before the next scenario run.
+  for (const user of users) await post(`${api}/login`, { email: user.email, password: PASSWORD });
+  return result;
+}
+
+async function timed(call) {
+  const start = performance.now();
+  const reply = await call();
+  if (reply.status !== 401) throw new Error(`expected 401, got ${reply.status}`);
+  return performance.now() - start;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function peakRss(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Two server processes on one PostgreSQL + Redis: tokens issued by one are refreshed by the other. */
+async function twoInstances(env, users, first) {
+  const second = await startServer(env);
+  try {
+    const pool = await freshTokens(first.api, users, CONNECTIONS * 2);
+    const both = async (requests) => {
+      const halves = await Promise.all(
+        [first, second].map((server) =>
+          autocannon({ url: server.api.replace('/api/v1/auth', ''), connections: CONNECTIONS / 2, duration: SECONDS, requests }),
+        ),
+      );
+      const [a, b] = halves.map(summarize);
+      return { rps: a.rps + b.rps, p50: Math.max(a.p50, b.p50), p99: Math.max(a.p99, b.p99), non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors };
+    };
+    const refresh = await both(refreshRequests(pool));
+    const me = await both(meRequests(users));
+    console.log(`  two instances: refresh ${refresh.rps.toFixed(0)} req/s (non-2xx ${refresh.non2xx}), me ${me.rps.toFixed(0)} req/s (non-2xx ${me.non2xx})`);
+    return { refresh, me };
+  } finally {
+    await second.stop();
+  }
+}
+
+// --- server process --------------------------------------------------------
+
+async function startServer(env) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_IP_RATE_LIMIT: '0', LOG_LEVEL: 'warn', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const api = `http://127.0.0.1:${port}/api/v1/auth`;
+  for (let i = 0; i < 200; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) {
+      const exited = new Promise((done) => child.once('exit', done));
+      return { child, api, stop: () => (child.kill('SIGTERM'), exited) };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('server did not start');
+}
+
+function freePort() {
+  return new Promise((done) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+// --- report ----------------------------------------------------------------
+
+const TARGETS = { login: 0.85, refresh: 0.5, me: 0.5, jwks: 0.8 };
+
+function report(baselines, results) {
+  const lines = [
+    `| shape | scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | baseline | target |`,
+    `|---|---|---:|---:|---:|---:|---:|---|---:|`,
+  ];
+  const baselineName = { login: 'argon2id verify/s', refresh: 'RS256 sign/s', me: 'bare Koa req/s', jwks: 'bare Koa req/s' };
+  for (const result of results) {
+    for (const [name, scenario] of Object.entries(result.scenarios)) {
+      const ratio = result.ratios[name];
+      const ratioCell = ratio === undefined ? '' : `${ratio.toFixed(2)}${ratio >= TARGETS[name] ? '' : ' ✗'}`;
+      lines.push(`| ${result.shape} | ${name} | ${scenario.rps.toFixed(0)} | ${scenario.p50} | ${scenario.p99} | ${scenario.non2xx + scenario.errors} | ${ratioCell} | ${baselineName[name] ?? ''} | ${TARGETS[name] ?? ''} |`);
+    }
+    if (result.twoInstances) {
+      for (const [name, scenario] of Object.entries(result.twoInstances)) {
+        lines.push(`| ${result.shape}, 2 instances | ${name} | ${scenario.rps.toFixed(0)} | ${scenario.p50} | ${scenario.p99} | ${scenario.non2xx + scenario.errors} | | | |`);
+      }
+    }
+  }
+  const notes = results.map(
+    (r) =>
+      `- ${r.shape}: me p99/p50 = ${r.ratios.meP99OverP50.toFixed(1)} (target ≤ 5); login timing unknown-email vs wrong-password medians ` +
+      `${r.timing.unknownEmailMedianMs.toFixed(1)} / ${r.timing.wrongPasswordMedianMs.toFixed(1)} ms (Δ ${r.timing.differenceMs.toFixed(1)} ms, target ≤ 5); peak RSS ${r.peakRssMb.toFixed(0)} MiB`,
+  );
+  const baselineLine =
+    `Baselines (same run): argon2id verify ${baselines.argon2VerifyPerSec.toFixed(0)}/s, RS256 sign ${baselines.rs256SignPerSec.toFixed(0)}/s, ` +
+    `RS256 verify ${baselines.rs256VerifyPerSec.toFixed(0)}/s, bare Koa ${baselines.bareKoa.rps.toFixed(0)} req/s (p50 ${baselines.bareKoa.p50} ms).`;
+  const table = [baselineLine, '', ...lines, '', ...notes].join('\n');
+  console.log(`\n${table}\n`);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, seconds: SECONDS, connections: CONNECTIONS };
+  writeFileSync(file, JSON.stringify({ machine, baselines, results, table }, null, 2));
+  console.log(`written ${file}`);
+  const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
+  if (failed.length > 0) {
+    console.error('some scenarios had non-2xx answers or errors: not a valid result');
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,124 @@
+import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, expectError, NO_IP_LIMIT, registerAndLogin } from '../support/flows.js';
+import { get, startTestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer(NO_IP_LIMIT);
+});
+afterAll(() => server?.stop());
+
+const CLAIMS = ['sub', 'email', 'role', 'org_id', 'iss', 'aud', 'iat', 'exp', 'jti'];
+
+describe('JWKS', () => {
+  it('is served at /api/v1/auth/jwks and /.well-known/jwks.json, every key with kty, kid, use "sig", alg', async () => {
+    const [api, wellKnown] = await Promise.all([get(`${server.api}/jwks`), get(`${server.baseUrl}/.well-known/jwks.json`)]);
+
+    expect(api.status).toBe(200);
+    expect(wellKnown.status).toBe(200);
+    expect(wellKnown.body).toEqual(api.body);
+    expect(api.body.keys.length).toBeGreaterThanOrEqual(1);
+    for (const key of api.body.keys as JWK[]) {
+      expect(key).toMatchObject({ kty: 'RSA', kid: expect.any(String), use: 'sig', alg: 'RS256' });
+      // A public key set: none of the private RSA members.
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(key).not.toHaveProperty(secret);
+    }
+  });
+
+  it('verifies a real access token, whose kid is the RFC 7638 thumbprint of the key', async () => {
+    const session = await registerAndLogin(server.api);
+    const jwks = (await get(`${server.api}/jwks`)).body as { keys: JWK[] };
+
+    const { payload, protectedHeader } = await jwtVerify(session.accessToken, createLocalJWKSet(jwks), {
+      issuer: 'http://localhost:8100',
+      audience: 'pico-bot',
+      algorithms: ['RS256'],
+    });
+    expect(payload.sub).toBe(session.id);
+    const key = jwks.keys.find((k) => k.kid === protectedHeader.kid);
+    expect(key).toBeDefined();
+    expect(await calculateJwkThumbprint(key!, 'sha256')).toBe(protectedHeader.kid);
+  });
+
+  it('answers 304 to a matching If-None-Match, and 200 to a stale one', async () => {
+    const first = await call(`${server.api}/jwks`);
+    const etag = first.headers.get('etag');
+    expect(etag).toBeTruthy();
+
+    const revalidated = await fetch(`${server.api}/jwks`, { headers: { 'if-none-match': etag! } });
+    expect(revalidated.status).toBe(304);
+    expect(await revalidated.text()).toBe('');
+    const wellKnown = await fetch(`${server.baseUrl}/.well-known/jwks.json`, { headers: { 'if-none-match': etag! } });
+    expect(wellKnown.status).toBe(304);
+
+    const stale = await call(`${server.api}/jwks`, { headers: { 'if-none-match': '"stale"' } });
+    expect(stale.status).toBe(200);
+    expect(stale.body).toEqual(first.body);
+  });
+});
+
+describe('GET /.well-known/openid-configuration', () => {
+  it('describes the issuer and its endpoints as SPEC §4 lists them', async () => {
+    const reply = await get(`${server.baseUrl}/.well-known/openid-configuration`);
+    const issuer = 'http://localhost:8100';
+
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      issuer,
+      jwks_uri: `${issuer}/api/v1/auth/jwks`,
+      token_endpoint: `${issuer}/api/v1/auth/login`,
+      userinfo_endpoint: `${issuer}/api/v1/auth/me`,
+      revocation_endpoint: `${issuer}/api/v1/auth/logout`,
+      grant_types_supported: ['password', 'refresh_token'],
+      response_types_supported: expect.any(Array),
+      subject_types_supported: expect.any(Array),
+      id_token_signing_alg_values_supported: expect.arrayContaining(['RS256']),
+    });
+    expect([...reply.body.claims_supported].sort()).toEqual([...CLAIMS].sort());
+  });
+
+  it("names the tokens' iss as its issuer", async () => {
+    const session = await registerAndLogin(server.api);
+    const reply = await get(`${server.baseUrl}/.well-known/openid-configuration`);
+    expect(decodeJwt(session.accessToken).iss).toBe(reply.body.issuer);
+  });
+
+  it('drops a trailing slash from AUTH_ISSUER, in discovery and in the tokens', async () => {
+    const custom = await startTestServer({ ...NO_IP_LIMIT, AUTH_ISSUER: 'https://auth.example.test/', AUTH_AUDIENCE: 'svc' });
+    try {
+      const reply = await get(`${custom.baseUrl}/.well-known/openid-configuration`);
+      expect(reply.body).toMatchObject({ issuer: 'https://auth.example.test', jwks_uri: 'https://auth.example.test/api/v1/auth/jwks' });
+
+      const session = await registerAndLogin(custom.api);
+      const jwks = (await get(`${custom.api}/jwks`)).body;
+      const { payload } = await jwtVerify(session.accessToken, createLocalJWKSet(jwks), {
+        issuer: 'https://auth.example.test',
+        audience: 'svc',
+      });
+      expect(payload.aud).toBe('svc');
+      // A key of another server is not this one's.
+      expect(decodeProtectedHeader(session.accessToken).kid).not.toBe(decodeProtectedHeader((await registerAndLogin(server.api)).accessToken).kid);
+    } finally {
+      await custom.stop();
+    }
+  });
+});
+
+describe('health and readiness', () => {
+  // SPEC §4 lists them as `/health` and `/ready`: served at the root and under the API prefix.
+  it.each(['/health', '/api/v1/auth/health'])('answers %s 200 {"status": "ok"}', async (path) => {
+    expect(await get(`${server.baseUrl}${path}`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+
+  it.each(['/ready', '/api/v1/auth/ready'])('answers %s 200 {"status": "ok"} while the stores answer', async (path) => {
+    expect(await get(`${server.baseUrl}${path}`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('answers an unknown path 404 not_found', async () => {
+    expectError(await get(`${server.baseUrl}/.well-known/nothing-here`), 404, 'not_found');
+  });
+});
