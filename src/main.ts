@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { bootstrapAdmin } from './application/bootstrap-admin.js';
 import type { Deps } from './application/deps.js';
+import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
 import { WeakPassword } from './domain/errors.js';
 import { loadCommonPasswords } from './adapters/common-passwords.js';
 import { ConfigError, loadConfig } from './adapters/config/config.js';
@@ -31,6 +32,7 @@ import { systemClock, uuidIds } from './adapters/system.js';
 
 /** How long start-up waits for the database to answer (SPEC §4). */
 const STARTUP_WAIT_MS = 30_000;
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface PicoAuth {
   port: number;
@@ -61,10 +63,12 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
       readiness: readinessChecks(deps, Boolean(stores.redis)),
     });
     const server = await listen(app, config.server.port, config.server.host);
+    const purge = schedulePurge(deps, logger);
     logger.info({ port: server.port, host: config.server.host, redis: Boolean(stores.redis) }, 'pico-auth listening');
     return {
       port: server.port,
       stop: async () => {
+        clearInterval(purge);
         await server.close();
         await stores.close();
       },
@@ -143,6 +147,13 @@ async function createAdmin(config: Config, deps: Deps, logger: Logger): Promise<
     // Shown exactly once, so the operator can sign in; it is never stored in clear.
     logger.warn(`Generated admin password for ${config.auth.adminEmail}: ${result.generatedPassword}`);
   }
+}
+
+/** Deletes long-expired refresh tokens now and every hour; a failure waits for the next round. */
+function schedulePurge(deps: Deps, logger: Logger): NodeJS.Timeout {
+  const purge = () => purgeExpiredTokens(deps).catch((error: unknown) => logger.warn({ err: error }, 'purging expired refresh tokens failed'));
+  void purge();
+  return setInterval(purge, PURGE_INTERVAL_MS).unref();
 }
 
 /** Retries `probe` until it answers or STARTUP_WAIT_MS has passed. */

@@ -40,6 +40,8 @@ export interface TokenStore {
   revokeFamily(familyId: string, now: Date): Promise<void>;
   /** Revokes every token of the user (password change, suspension). */
   revokeAllForUser(userId: string, now: Date): Promise<void>;
+  /** Deletes tokens whose family expired before `before` (stores that expire keys by themselves may do nothing). */
+  deleteExpired(before: Date): Promise<void>;
   ping(): Promise<void>;
 }
 

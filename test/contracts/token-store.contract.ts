@@ -217,6 +217,16 @@ export function describeTokenStoreContract(name: string, makeStore: () => Promis
       expect(await store.findByHash(other.hash)).toEqual(other);
     });
 
+    it('deletes tokens whose family expired before the cutoff, and keeps the rest', async () => {
+      const stale = newToken({ expiresAt: at(-2 * DAY), createdAt: at(-9 * DAY) });
+      const live = newToken({ expiresAt: at(DAY) });
+      await store.create(stale);
+      await store.create(live);
+      await store.deleteExpired(at(-DAY));
+      expect(await store.findByHash(stale.hash)).toBeUndefined();
+      expect((await store.findByHash(live.hash))?.hash).toBe(live.hash);
+    });
+
     it('does nothing for an unknown family or user', async () => {
       await expect(store.revokeFamily(randomUUID(), at(0))).resolves.toBeUndefined();
       await expect(store.revokeAllForUser(randomUUID(), at(0))).resolves.toBeUndefined();

@@ -33,6 +33,10 @@ export class MemoryTokenStore implements TokenStore {
     this.#revokeWhere((t) => t.familyId === familyId, now);
   }
 
+  async deleteExpired(before: Date): Promise<void> {
+    for (const [hash, token] of this.#byHash) if (token.expiresAt < before) this.#byHash.delete(hash);
+  }
+
   async revokeAllForUser(userId: string, now: Date): Promise<void> {
     this.#revokeWhere((t) => t.userId === userId, now);
   }

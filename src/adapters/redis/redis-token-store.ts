@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { TokenStore } from '../../application/ports.js';
+import { EXPIRED_TOKEN_RETENTION_SECONDS } from '../../application/purge-expired-tokens.js';
 import type { RefreshToken } from '../../domain/refresh-token.js';
 import { defineScript, guardedRedis } from './connection.js';
 
@@ -13,15 +14,18 @@ import { defineScript, guardedRedis } from './connection.js';
  * single Redis (or a replicated primary), not Redis Cluster. Times are epoch milliseconds; '' means unset.
  */
 
-/** Saves a token and indexes its family under its user. KEYS: token, family, user. ARGV: family, user, exp, created, consumed. */
+/** Keys outlive their token as long as SQL rows do, then Redis drops them by itself. */
+const RETENTION_MS = EXPIRED_TOKEN_RETENTION_SECONDS * 1000;
+
+/** Saves a token and indexes its family under its user. KEYS: token, family, user. ARGV: family, user, exp, created, consumed, key expiry. */
 const SAVE = `
 redis.call('HSET', KEYS[1], 'family', ARGV[1], 'user', ARGV[2], 'exp', ARGV[3], 'created', ARGV[4], 'consumed', ARGV[5], 'revoked', '')
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[6])
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[2], 'revoked', '') end
-redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+redis.call('PEXPIREAT', KEYS[2], ARGV[6])
 redis.call('SADD', KEYS[3], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[3])
-if ttl < 0 or ttl < tonumber(ARGV[3]) - tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[3], ARGV[3]) end
+if ttl < 0 or ttl < tonumber(ARGV[6]) - tonumber(ARGV[4]) then redis.call('PEXPIREAT', KEYS[3], ARGV[6]) end
 return 1`;
 
 /** A token with its family's revocation folded in. KEYS: token. ARGV: prefix. */
@@ -34,7 +38,7 @@ return t`;
 
 /**
  * Consumes a live parent and saves its successor, or does nothing.
- * KEYS: parent, successor. ARGV: now, prefix, then SAVE's ARGV for the successor.
+ * KEYS: parent, successor. ARGV: now, prefix, family, user, exp, created, key expiry.
  */
 const ROTATE = `
 local p = redis.call('HMGET', KEYS[1], 'family', 'user', 'exp', 'consumed', 'revoked')
@@ -44,7 +48,7 @@ local familyRevoked = redis.call('HGET', familyKey, 'revoked')
 if familyRevoked and familyRevoked ~= '' then return 0 end
 redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
 redis.call('HSET', KEYS[2], 'family', ARGV[3], 'user', ARGV[4], 'exp', ARGV[5], 'created', ARGV[6], 'consumed', '', 'revoked', '')
-redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+redis.call('PEXPIREAT', KEYS[2], ARGV[7])
 return 1`;
 
 /** Marks a family revoked (the first revocation time stays). KEYS: family. ARGV: now. */
@@ -84,7 +88,7 @@ export class RedisTokenStore implements TokenStore {
   async create(token: RefreshToken): Promise<void> {
     await this.#save(
       [this.#key('rt', token.hash), this.#key('fam', token.familyId), this.#key('user', token.userId)],
-      [token.familyId, token.userId, token.expiresAt.getTime(), token.createdAt.getTime(), ms(token.consumedAt)],
+      [token.familyId, token.userId, token.expiresAt.getTime(), token.createdAt.getTime(), ms(token.consumedAt), keyExpiry(token)],
     );
   }
 
@@ -106,7 +110,7 @@ export class RedisTokenStore implements TokenStore {
   async rotate(parentHash: string, successor: RefreshToken, now: Date): Promise<boolean> {
     const rotated = await this.#rotate(
       [this.#key('rt', parentHash), this.#key('rt', successor.hash)],
-      [now.getTime(), this.prefix, successor.familyId, successor.userId, successor.expiresAt.getTime(), successor.createdAt.getTime()],
+      [now.getTime(), this.prefix, successor.familyId, successor.userId, successor.expiresAt.getTime(), successor.createdAt.getTime(), keyExpiry(successor)],
     );
     return rotated === 1;
   }
@@ -119,6 +123,9 @@ export class RedisTokenStore implements TokenStore {
     await this.#revokeUser([this.#key('user', userId)], [now.getTime(), this.prefix]);
   }
 
+  /** Every key already expires RETENTION_MS after its token: nothing to sweep. */
+  async deleteExpired(): Promise<void> {}
+
   async ping(): Promise<void> {
     await guardedRedis(() => this.redis.ping());
   }
@@ -126,6 +133,10 @@ export class RedisTokenStore implements TokenStore {
   #key(kind: 'rt' | 'fam' | 'user', id: string): string {
     return `${this.prefix}${kind}:${id}`;
   }
+}
+
+function keyExpiry(token: RefreshToken): number {
+  return token.expiresAt.getTime() + RETENTION_MS;
 }
 
 function ms(date: Date | null): string | number {

@@ -58,6 +58,12 @@ export class SqlTokenStore implements TokenStore {
     });
   }
 
+  deleteExpired(before: Date): Promise<void> {
+    return guarded(async () => {
+      await this.db('refresh_tokens').where('expires_at', '<', toDbTime(before)).delete();
+    });
+  }
+
   ping(): Promise<void> {
     return guarded(async () => {
       await this.db.raw('select 1');
