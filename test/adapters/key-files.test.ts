@@ -260,6 +260,22 @@ describe('JoseTokenSigner', () => {
     expect(await refusal(forged)).toBeInstanceOf(TokenExpired);
   });
 
+  it('remembers a verified token, but still expires it on time', async () => {
+    let now = NOW.getTime();
+    const moving: Clock = { now: () => new Date(now) };
+    const caching = await JoseTokenSigner.create(keys, OPTIONS, moving);
+    const token = await caching.sign(CLAIMS);
+    expect(await caching.verify(token)).toEqual(CLAIMS);
+    now += (900 + 20) * 1000;
+    expect(await caching.verify(token)).toEqual(CLAIMS);
+    now += 11 * 1000;
+    expect(await refusal(token, caching)).toBeInstanceOf(TokenExpired);
+    // A tampered copy is a different string: it is never served from what was remembered.
+    const [header, payload, signature] = token.split('.');
+    now = NOW.getTime();
+    await expectInvalid(`${header}.${payload}.${signature?.slice(0, -2)}AA`, caching);
+  });
+
   it('tolerates an iat up to 30 s in the future, and rejects one beyond', async () => {
     const slightlyAhead = await (await JoseTokenSigner.create(keys, OPTIONS, at(20))).sign(CLAIMS);
     expect(await signer.verify(slightlyAhead)).toEqual(CLAIMS);

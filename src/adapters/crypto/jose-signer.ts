@@ -10,6 +10,8 @@ import type { KeyPair } from './key-files.js';
 
 /** Clock skew tolerated between this server and the services verifying its tokens (SPEC §3). */
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** Verified tokens remembered (about 1 KB each), so a busy client's token is checked once, not per request. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export interface SignerOptions {
   algorithm: Algorithm;
@@ -26,6 +28,8 @@ export class JoseTokenSigner implements TokenSigner {
   readonly #clock: Clock;
   readonly #kid: string;
   readonly #jwk: JWK;
+  /** Token → its claims and `exp`; insertion order makes the oldest the first to go. */
+  readonly #verified = new Map<string, { claims: AccessClaims; exp: number }>();
 
   private constructor(keys: KeyPair, options: SignerOptions, clock: Clock, jwk: JWK, kid: string) {
     this.#keys = keys;
@@ -64,7 +68,24 @@ export class JoseTokenSigner implements TokenSigner {
       .sign(this.#keys.privateKey);
   }
 
+  /**
+   * A token seen before skips the signature check (the same string carries the same
+   * signature) but never the expiry; callers still load the user on every request.
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const seen = this.#verified.get(token);
+    if (seen) {
+      if (this.#clock.now().getTime() / 1000 <= seen.exp + CLOCK_TOLERANCE_SECONDS) return seen.claims;
+      this.#verified.delete(token);
+      throw new TokenExpired(true);
+    }
+    const verified = await this.#verifyFully(token);
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(token, verified);
+    return verified.claims;
+  }
+
+  async #verifyFully(token: string): Promise<{ claims: AccessClaims; exp: number }> {
     try {
       // Refuse foreign kids before any cryptography; jwk/jku/x5u headers are never read.
       if (decodeProtectedHeader(token).kid !== this.#kid) throw new InvalidToken('Unknown signing key', true);
@@ -78,7 +99,7 @@ export class JoseTokenSigner implements TokenSigner {
         maxTokenAge: this.expiresInSeconds,
         currentDate: this.#clock.now(),
       });
-      return toAccessClaims(payload);
+      return { claims: toAccessClaims(payload), exp: payload.exp as number };
     } catch (error) {
       throw asTokenError(error);
     }
