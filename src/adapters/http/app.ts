@@ -13,8 +13,6 @@ import { healthRoutes } from './routes/health-routes.js';
 import type { ReadinessChecks } from './routes/health-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
 
-export const API_PREFIX = '/api/v1/auth';
-
 export interface HttpOptions {
   deps: Deps;
   logger: Logger;
@@ -29,17 +27,18 @@ export function createHttpApp(options: HttpOptions): Koa {
   // Errors are answered and logged by errorHandler; Koa's default printer would log twice.
   app.silent = true;
 
-  const api = new Router({ prefix: API_PREFIX });
-  for (const routes of [accountRoutes(options.deps), profileRoutes(options.deps), adminRoutes(options.deps)]) {
-    api.use(routes.routes());
-  }
+  // One flat router: nested prefix routers cost a match per level on every request.
+  const router = new Router();
+  accountRoutes(router, options.deps);
+  profileRoutes(router, options.deps);
+  adminRoutes(router, options.deps);
+  discoveryRoutes(router, options.discovery);
+  healthRoutes(router, options.readiness);
 
   app.use(errorHandler(options.logger));
   app.use(securityHeaders);
   app.use(requestContext(options.logger, options.trustedProxyHops));
-  app.use(api.routes());
-  app.use(discoveryRoutes(options.discovery, API_PREFIX).routes());
-  app.use(healthRoutes(options.readiness, API_PREFIX).routes());
+  app.use(router.routes());
   return app;
 }
 

@@ -1,4 +1,4 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { Deps } from '../../../application/deps.js';
 import { login } from '../../../application/login.js';
@@ -10,16 +10,16 @@ import type { TokenPair } from '../../../application/issue-tokens.js';
 import { callerOf } from '../context.js';
 import { objectBody, optionalString, requiredString, stringOrField } from '../fields.js';
 import { jsonBody } from '../json-body.js';
+import { API_PREFIX } from '../paths.js';
 
 /** Public endpoints: register, login, refresh, logout. */
-export function accountRoutes(deps: Deps): Router {
-  const router = new Router();
+export function accountRoutes(router: Router, deps: Deps): void {
   const throttled = async (ctx: Context, next: Next) => {
     await throttleClient(deps, callerOf(ctx).ip);
     await next();
   };
 
-  router.post('/register', throttled, jsonBody, async (ctx) => {
+  router.post(`${API_PREFIX}/register`, throttled, jsonBody, async (ctx) => {
     const body = objectBody(ctx.state.body);
     const input = {
       email: requiredString(body, 'email'),
@@ -31,22 +31,21 @@ export function accountRoutes(deps: Deps): Router {
     ctx.body = { id: user.id, email: user.email, role: user.role, status: user.status };
   });
 
-  router.post('/login', throttled, jsonBody, async (ctx) => {
+  router.post(`${API_PREFIX}/login`, throttled, jsonBody, async (ctx) => {
     const body = objectBody(ctx.state.body);
     const input = { email: requiredString(body, 'email'), password: requiredString(body, 'password') };
     ctx.body = tokenResponse(await login(deps, input, callerOf(ctx)));
   });
 
-  router.post('/refresh', throttled, jsonBody, async (ctx) => {
+  router.post(`${API_PREFIX}/refresh`, throttled, jsonBody, async (ctx) => {
     ctx.body = tokenResponse(await refresh(deps, stringOrField(ctx.state.body, 'refresh_token'), callerOf(ctx)));
   });
 
-  router.post('/logout', jsonBody, async (ctx) => {
+  router.post(`${API_PREFIX}/logout`, jsonBody, async (ctx) => {
     await logout(deps, stringOrField(ctx.state.body, 'refresh_token'));
     ctx.status = 204;
   });
 
-  return router;
 }
 
 function tokenResponse(pair: TokenPair) {

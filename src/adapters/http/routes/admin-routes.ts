@@ -1,4 +1,4 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import { authenticate } from '../../../application/authenticate.js';
 import { changeRole } from '../../../application/change-role.js';
 import type { Deps } from '../../../application/deps.js';
@@ -6,14 +6,13 @@ import { listUsers } from '../../../application/list-users.js';
 import { bearerToken, callerOf } from '../context.js';
 import { queryInteger, stringOrField } from '../fields.js';
 import { jsonBody } from '../json-body.js';
+import { API_PREFIX } from '../paths.js';
 
 const DEFAULT_PAGE_SIZE = 50;
 
 /** User administration for superadmins and org admins. */
-export function adminRoutes(deps: Deps): Router {
-  const router = new Router();
-
-  router.get('/users', async (ctx) => {
+export function adminRoutes(router: Router, deps: Deps): void {
+  router.get(`${API_PREFIX}/users`, async (ctx) => {
     const actor = await authenticate(deps, bearerToken(ctx));
     const page = {
       limit: queryInteger(ctx.query.limit, 'limit', DEFAULT_PAGE_SIZE),
@@ -26,7 +25,7 @@ export function adminRoutes(deps: Deps): Router {
     };
   });
 
-  router.put('/users/:id/role', async (ctx, next) => {
+  router.put(`${API_PREFIX}/users/:id/role`, async (ctx, next) => {
     ctx.state.user = await authenticate(deps, bearerToken(ctx));
     await next();
   }, jsonBody, async (ctx) => {
@@ -34,5 +33,4 @@ export function adminRoutes(deps: Deps): Router {
     ctx.body = await changeRole(deps, ctx.state.user, input, callerOf(ctx));
   });
 
-  return router;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Context } from 'koa';
+import { API_PREFIX } from '../paths.js';
 
 export interface DiscoveryOptions {
   issuer: string;
@@ -12,9 +13,8 @@ export interface DiscoveryOptions {
 const KEYS_CACHE_CONTROL = 'public, max-age=300';
 
 /** JWKS and OIDC discovery, serialized once at start-up. */
-export function discoveryRoutes(options: DiscoveryOptions, apiPrefix: string): Router {
-  const router = new Router();
-  const base = `${options.issuer}${apiPrefix}`;
+export function discoveryRoutes(router: Router, options: DiscoveryOptions): void {
+  const base = `${options.issuer}${API_PREFIX}`;
   const jwks = cachedJson(options.jwks);
   const configuration = cachedJson({
     issuer: options.issuer,
@@ -30,10 +30,9 @@ export function discoveryRoutes(options: DiscoveryOptions, apiPrefix: string): R
     claims_supported: ['sub', 'email', 'role', 'org_id', 'iss', 'aud', 'iat', 'exp', 'jti'],
   });
 
-  router.get(`${apiPrefix}/jwks`, jwks);
+  router.get(`${API_PREFIX}/jwks`, jwks);
   router.get('/.well-known/jwks.json', jwks);
   router.get('/.well-known/openid-configuration', configuration);
-  return router;
 }
 
 function cachedJson(document: object) {

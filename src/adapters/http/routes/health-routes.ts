@@ -1,4 +1,5 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
+import { API_PREFIX } from '../paths.js';
 
 /** Named readiness probes: each resolves when its dependency answers. */
 export type ReadinessChecks = Record<string, () => Promise<void>>;
@@ -6,8 +7,7 @@ export type ReadinessChecks = Record<string, () => Promise<void>>;
 const PROBE_TIMEOUT_MS = 2_000;
 
 /** `/health` says the process lives; `/ready` that every store it needs answers. */
-export function healthRoutes(checks: ReadinessChecks, apiPrefix: string): Router {
-  const router = new Router();
+export function healthRoutes(router: Router, checks: ReadinessChecks): void {
   const health = (ctx: { body: unknown }) => {
     ctx.body = { status: 'ok' };
   };
@@ -20,9 +20,8 @@ export function healthRoutes(checks: ReadinessChecks, apiPrefix: string): Router
     ctx.status = 503;
     ctx.body = { status: 'unavailable', checks: Object.fromEntries(results.map(([name, ok]) => [name, ok ? 'ok' : 'unavailable'])) };
   };
-  router.get('/health', health).get(`${apiPrefix}/health`, health);
-  router.get('/ready', ready).get(`${apiPrefix}/ready`, ready);
-  return router;
+  router.get('/health', health).get(`${API_PREFIX}/health`, health);
+  router.get('/ready', ready).get(`${API_PREFIX}/ready`, ready);
 }
 
 async function answers(probe: () => Promise<void>): Promise<boolean> {

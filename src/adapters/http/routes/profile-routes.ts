@@ -1,4 +1,4 @@
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import { authenticate } from '../../../application/authenticate.js';
 import { changePassword } from '../../../application/change-password.js';
 import type { Deps } from '../../../application/deps.js';
@@ -6,12 +6,11 @@ import { throttleClient } from '../../../application/throttle-client.js';
 import { bearerToken, callerOf } from '../context.js';
 import { objectBody, requiredString } from '../fields.js';
 import { jsonBody } from '../json-body.js';
+import { API_PREFIX } from '../paths.js';
 
 /** The signed-in user's own account: `/me` and `/me/password`. */
-export function profileRoutes(deps: Deps): Router {
-  const router = new Router();
-
-  router.get('/me', async (ctx) => {
+export function profileRoutes(router: Router, deps: Deps): void {
+  router.get(`${API_PREFIX}/me`, async (ctx) => {
     const user = await authenticate(deps, bearerToken(ctx));
     ctx.body = {
       id: user.id,
@@ -25,7 +24,7 @@ export function profileRoutes(deps: Deps): Router {
     };
   });
 
-  router.post('/me/password', async (ctx, next) => {
+  router.post(`${API_PREFIX}/me/password`, async (ctx, next) => {
     await throttleClient(deps, callerOf(ctx).ip);
     ctx.state.user = await authenticate(deps, bearerToken(ctx));
     await next();
@@ -36,5 +35,4 @@ export function profileRoutes(deps: Deps): Router {
     ctx.body = { message: 'Password changed' };
   });
 
-  return router;
 }
