@@ -19,13 +19,15 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   const email = normalizeEmail(input.email);
   if (passwordLength(input.password) > MAX_PASSWORD_LENGTH) throw new InvalidRequest('password is too long');
 
+  // Looked up before the attempt is counted: a login refused because the database is
+  // down (503) checked no password, so it must not count towards a lock.
+  const user = await users.findByEmail(email);
   const lockedFor = await limiter.beginLoginAttempt(email, settings.lockoutThreshold, clock.now());
   if (lockedFor > 0) {
-    ctx.audit.record('login_locked', { email, ip: ctx.ip, retryAfter: lockedFor });
+    ctx.audit.record('login_locked', { userId: user?.id, email, ip: ctx.ip, retryAfter: lockedFor });
     throw new TooManyRequests(lockedFor);
   }
 
-  const user = await users.findByEmail(email);
   const verdict = user ? await hasher.verify(user.passwordHash, input.password) : await burn(deps, input.password);
   if (!user || !verdict.ok) {
     ctx.audit.record('login_failed', { userId: user?.id, ip: ctx.ip });
