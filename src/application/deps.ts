@@ -41,7 +41,6 @@ export type SecurityEvent =
   | 'refresh_reused'
   | 'role_changed'
   | 'password_changed'
-  | 'user_suspended'
   | 'admin_created';
 
 /** Structured security log. Never give it passwords, tokens or hashes. */

@@ -1,6 +1,5 @@
+import { MAX_REFRESH_TOKEN_LENGTH } from '../domain/refresh-token.js';
 import type { Deps } from './deps.js';
-
-const MAX_REFRESH_TOKEN_LENGTH = 512;
 
 /** Revokes the token's whole family. Unknown tokens are not an error: the session is gone either way. */
 export async function logout(deps: Deps, presented: string): Promise<void> {

@@ -1,13 +1,10 @@
 import { InvalidToken, TokenReused, UserSuspended } from '../domain/errors.js';
-import { decideRefresh } from '../domain/refresh-token.js';
+import { decideRefresh, MAX_REFRESH_TOKEN_LENGTH } from '../domain/refresh-token.js';
 import type { RefreshToken } from '../domain/refresh-token.js';
 import type { User } from '../domain/user.js';
 import type { Deps, RequestContext } from './deps.js';
 import { issueTokens } from './issue-tokens.js';
 import type { TokenPair } from './issue-tokens.js';
-
-/** Refresh tokens are 43 characters; anything far longer is not worth hashing. */
-const MAX_REFRESH_TOKEN_LENGTH = 512;
 
 /**
  * Rotates a refresh token (SPEC §5): the presented token is consumed, its successor

@@ -1,6 +1,9 @@
 import { InvalidToken, TokenExpired } from './errors.js';
 import type { AuthError } from './errors.js';
 
+/** Refresh tokens are 43 characters; anything far longer is refused before it is hashed. */
+export const MAX_REFRESH_TOKEN_LENGTH = 512;
+
 /** A stored refresh token. Only its keyed hash is kept, never the token itself. */
 export interface RefreshToken {
   hash: string;
