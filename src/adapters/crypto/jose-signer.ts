@@ -37,7 +37,7 @@ export class JoseTokenSigner implements TokenSigner {
     this.#clock = clock;
     this.#jwk = jwk;
     this.#kid = kid;
-    this.expiresInSeconds = Math.round(options.expiresInSeconds);
+    this.expiresInSeconds = Math.max(1, Math.round(options.expiresInSeconds));
   }
 
   static async create(keys: KeyPair, options: SignerOptions, clock: Clock): Promise<JoseTokenSigner> {
