@@ -1,6 +1,6 @@
 import { normalizeEmail } from '../domain/email.js';
 import { UserExists } from '../domain/errors.js';
-import { assertAcceptablePassword } from '../domain/password-policy.js';
+import { assertAcceptablePassword, passwordLength } from '../domain/password-policy.js';
 import { DEFAULT_ORG } from '../domain/user.js';
 import type { Deps } from './deps.js';
 
@@ -20,7 +20,7 @@ export async function bootstrapAdmin(
 ): Promise<{ created: boolean; generatedPassword?: string }> {
   const email = normalizeEmail(admin.email);
   if (await deps.users.findByEmail(email)) return { created: false };
-  const password = admin.password ?? deps.secrets.generate();
+  const password = admin.password ?? generatePassword(deps);
   assertAcceptablePassword(password, deps.settings.passwordPolicy);
   try {
     await deps.users.create({
@@ -39,4 +39,12 @@ export async function bootstrapAdmin(
     throw error;
   }
   return admin.password === undefined ? { created: true, generatedPassword: password } : { created: true };
+}
+
+/** Random, and long enough for any configured minimum (at least 20 characters, SPEC §2). */
+function generatePassword(deps: Pick<Deps, 'secrets' | 'settings'>): string {
+  const length = Math.max(20, deps.settings.passwordPolicy.minLength);
+  let password = '';
+  while (passwordLength(password) < length) password += deps.secrets.generate();
+  return password;
 }
