@@ -22,13 +22,37 @@ async function main() {
   const baselines = await measureBaselines();
   const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
   const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
-  if (pg && redis) {
-    const prefix = `pico-auth-bench:${process.pid}:`;
-    shapes.push({ name: 'PostgreSQL + Redis', env: () => ({ DATABASE_URL: pg, REDIS_URL: redis, REDIS_PREFIX: prefix }), instances: 2 });
+  const own = pg && redis ? await ownStores(pg, redis) : undefined;
+  if (own) shapes.push({ name: 'PostgreSQL + Redis', env: () => own.env, instances: 2 });
+  try {
+    const results = [];
+    for (const shape of shapes) results.push(await benchShape(shape, baselines));
+    report(baselines, results);
+  } finally {
+    await own?.release();
   }
-  const results = [];
-  for (const shape of shapes) results.push(await benchShape(shape, baselines));
-  report(baselines, results);
+}
+
+/** A database and a key prefix of the bench's own on the given servers, removed afterwards. */
+async function ownStores(serverUrl, redisUrl) {
+  const { default: knex } = await import('knex');
+  const { Redis } = await import('ioredis');
+  const name = `pico_auth_bench_${process.pid}`;
+  const admin = knex({ client: 'pg', connection: serverUrl });
+  await admin.raw('CREATE DATABASE ??', [name]);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const prefix = `pico-auth-bench:${process.pid}:`;
+  return {
+    env: { DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: prefix },
+    release: async () => {
+      await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+      await admin.destroy();
+      const client = new Redis(redisUrl);
+      for await (const keys of client.scanStream({ match: `${prefix}*`, count: 500 })) if (keys.length > 0) await client.del(...keys);
+      client.disconnect();
+    },
+  };
 }
 
 async function measureBaselines() {
