@@ -170,6 +170,24 @@ export function describeTokenStoreContract(name: string, makeStore: () => Promis
       expect(present.find((t) => isLive(t, now))?.hash).toBe(winner?.hash);
     });
 
+    it('leaves nothing live when revocations race rotations (logout during a refresh)', async () => {
+      const now = at(5_000);
+      const races = Array.from({ length: 20 }, async (_, i) => {
+        const parent = newToken();
+        await store.create(parent);
+        const successor = successorOf(parent, now);
+        const revoke = () => (i % 2 ? store.revokeFamily(parent.familyId, now) : store.revokeAllForUser(parent.userId, now));
+        await Promise.all([store.rotate(parent.hash, successor, now), revoke()]);
+        return [parent, successor];
+      });
+      for (const tokens of await Promise.all(races)) {
+        for (const token of tokens) {
+          const found = await store.findByHash(token.hash);
+          expect(found === undefined || !isLive(found, now)).toBe(true);
+        }
+      }
+    });
+
     it('revokes every token of a family, consumed ones included, and no other family', async () => {
       const first = newToken();
       const bystander = newToken({ userId: first.userId });

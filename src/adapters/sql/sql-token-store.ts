@@ -24,10 +24,18 @@ export class SqlTokenStore implements TokenStore {
     });
   }
 
+  /**
+   * A family is revoked as a whole, so a token counts as revoked when any token of its
+   * family is: a successor inserted while a revocation was running (PostgreSQL's
+   * snapshot would miss it) is still refused.
+   */
   findByHash(hash: string): Promise<RefreshToken | undefined> {
     return guarded(async () => {
-      const row: TokenRow | undefined = await this.db('refresh_tokens').where({ token_hash: hash }).first();
-      return row && fromRow(row);
+      const row: (TokenRow & { family_revoked_at: unknown }) | undefined = await this.db('refresh_tokens as t')
+        .where('t.token_hash', hash)
+        .select('t.*', familyRevokedAt(this.db))
+        .first();
+      return row && fromRow({ ...row, revoked_at: row.revoked_at ?? row.family_revoked_at });
     });
   }
 
@@ -38,6 +46,9 @@ export class SqlTokenStore implements TokenStore {
         const consumed = await trx('refresh_tokens')
           .where({ token_hash: parentHash, consumed_at: null, revoked_at: null })
           .where('expires_at', '>', toDbTime(now))
+          .whereNotExists(
+            trx('refresh_tokens as r').select(trx.raw('1')).whereRaw('r.family_id = refresh_tokens.family_id').whereNotNull('r.revoked_at'),
+          )
           .update({ consumed_at: toDbTime(now) });
         if (consumed !== 1) return false;
         await trx('refresh_tokens').insert(toRow(successor));
@@ -69,6 +80,11 @@ export class SqlTokenStore implements TokenStore {
       await this.db.raw('select 1');
     });
   }
+}
+
+/** The first revocation time of any token in `t`'s family (index-backed by family_id). */
+function familyRevokedAt(db: Knex): Knex.Raw {
+  return db.raw('(select min(r.revoked_at) from refresh_tokens r where r.family_id = t.family_id) as family_revoked_at');
 }
 
 function toRow(token: RefreshToken): TokenRow {
