@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRedis } from '../../src/adapters/redis/connection.js';
 import { RedisRateLimiter } from '../../src/adapters/redis/redis-rate-limiter.js';
 import { RedisTokenStore } from '../../src/adapters/redis/redis-token-store.js';
@@ -34,3 +34,29 @@ if (redis.available) {
 } else {
   describe.skip('redis contracts (no Redis available)', () => it('needs TEST_REDIS_URL or Docker', () => {}));
 }
+
+describe.skipIf(!redis.available)('RedisTokenStore when Redis evicts a family key', () => {
+  it('fails closed: the family reads as revoked and cannot rotate', async () => {
+    const { client, prefix, close } = await freshClient();
+    try {
+      const store = new RedisTokenStore(client, prefix);
+      const now = new Date();
+      const token = {
+        hash: 'a'.repeat(64),
+        familyId: 'family-1',
+        userId: 'user-1',
+        expiresAt: new Date(now.getTime() + 60_000),
+        createdAt: now,
+        consumedAt: null,
+        revokedAt: null,
+      };
+      await store.create(token);
+      await client.del(`${prefix}fam:family-1`);
+      expect((await store.findByHash(token.hash))?.revokedAt).not.toBeNull();
+      expect(await store.rotate(token.hash, { ...token, hash: 'b'.repeat(64) }, now)).toBe(false);
+      expect(await store.findByHash('b'.repeat(64))).toBeUndefined();
+    } finally {
+      await close();
+    }
+  });
+});

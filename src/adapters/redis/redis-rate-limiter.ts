@@ -11,7 +11,9 @@ const TAKE = `
 local now, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens, at = tonumber(state[1]) or capacity, tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - at) * capacity / 60000)
+-- Instances' clocks may disagree: time never runs backwards for a bucket.
+if now < at then now = at end
+tokens = math.min(capacity, tokens + (now - at) * capacity / 60000)
 local wait = 0
 if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) * 60000 / capacity) end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)

@@ -11,7 +11,9 @@ import { defineScript, guardedRedis } from './connection.js';
  *   user:<user>    set of family ids                                      expires with its last family
  * Revoking a family is one field write, whatever its length; revoking a user touches one
  * key per session. Scripts derive some keys from stored ids, so this layout targets a
- * single Redis (or a replicated primary), not Redis Cluster. Times are epoch milliseconds; '' means unset.
+ * single Redis (or a replicated primary), not Redis Cluster. A missing family key reads
+ * as revoked, so an eviction can end sessions but never revive one; run Redis with
+ * `maxmemory-policy noeviction` all the same. Times are epoch milliseconds; '' means unset.
  */
 
 /** Keys outlive their token as long as SQL rows do, then Redis drops them by itself. */
@@ -33,7 +35,9 @@ const FIND = `
 local t = redis.call('HMGET', KEYS[1], 'family', 'user', 'exp', 'created', 'consumed', 'revoked')
 if not t[1] then return false end
 local familyRevoked = redis.call('HGET', ARGV[1] .. 'fam:' .. t[1], 'revoked')
-if t[6] == '' and familyRevoked then t[6] = familyRevoked end
+-- A family key that is gone (evicted) counts as revoked: fail closed.
+if not familyRevoked then familyRevoked = t[4] end
+if t[6] == '' then t[6] = familyRevoked end
 return t`;
 
 /**
@@ -45,7 +49,7 @@ local p = redis.call('HMGET', KEYS[1], 'family', 'user', 'exp', 'consumed', 'rev
 if not p[1] or p[4] ~= '' or p[5] ~= '' or tonumber(p[3]) <= tonumber(ARGV[1]) then return 0 end
 local familyKey = ARGV[2] .. 'fam:' .. p[1]
 local familyRevoked = redis.call('HGET', familyKey, 'revoked')
-if familyRevoked and familyRevoked ~= '' then return 0 end
+if familyRevoked ~= '' then return 0 end
 redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
 redis.call('HSET', KEYS[2], 'family', ARGV[3], 'user', ARGV[4], 'exp', ARGV[5], 'created', ARGV[6], 'consumed', '', 'revoked', '')
 redis.call('PEXPIREAT', KEYS[2], ARGV[7])
