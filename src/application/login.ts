@@ -36,19 +36,30 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   await limiter.resetLoginFailures(email);
   if (user.status !== 'active') throw new UserSuspended();
 
-  if (verdict.rehash) await users.updatePasswordHash(user.id, await hasher.hash(input.password));
+  let verifiedHash = user.passwordHash;
+  if (verdict.rehash) {
+    const rehashed = await hasher.hash(input.password);
+    if (!(await users.updatePasswordHash(user.id, rehashed, verifiedHash))) throw new InvalidCredentials();
+    verifiedHash = rehashed;
+  }
   const now = clock.now();
   await users.recordLogin(user.id, now);
   const refreshToken = deps.secrets.generate();
+  const familyId = deps.ids.newId();
   await deps.tokens.create({
     hash: deps.secrets.hashOf(refreshToken),
-    familyId: deps.ids.newId(),
+    familyId,
     userId: user.id,
     expiresAt: new Date(now.getTime() + settings.refreshTokenTtlSeconds * 1000),
     createdAt: now,
     consumedAt: null,
     revokedAt: null,
   });
+  // A password change that landed while this login was verifying leaves it no session.
+  if ((await users.findById(user.id))?.passwordHash !== verifiedHash) {
+    await deps.tokens.revokeFamily(familyId, now);
+    throw new InvalidCredentials();
+  }
   ctx.audit.record('login_succeeded', { userId: user.id, ip: ctx.ip });
   return issueTokens(deps, user, refreshToken);
 }

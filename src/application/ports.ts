@@ -20,7 +20,11 @@ export interface UserStore {
    * nothing in that case. Atomic, so two admins demoting each other cannot both win.
    */
   updateRole(id: string, role: Role): Promise<boolean>;
-  updatePasswordHash(id: string, passwordHash: string): Promise<void>;
+  /**
+   * Replaces the hash only if it is still `replacing` (compare-and-set), so a late
+   * re-hash at login can never undo a password change. Returns whether it did.
+   */
+  updatePasswordHash(id: string, passwordHash: string, replacing: string): Promise<boolean>;
   recordLogin(id: string, at: Date): Promise<void>;
   /** Throws `Unavailable` if the store does not answer. */
   ping(): Promise<void>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changePassword } from '../../src/application/change-password.js';
 import { login } from '../../src/application/login.js';
-import { InvalidCredentials, WeakPassword } from '../../src/domain/errors.js';
+import { InvalidCredentials, TooManyRequests, WeakPassword } from '../../src/domain/errors.js';
 import { makeContext, makeDeps, PASSWORD, seedRefreshToken, seedUser } from '../support/fakes.js';
 
 const NEW_PASSWORD = 'a-brand-new-passphrase';
@@ -85,5 +85,28 @@ describe('changePassword', () => {
     expect(error).toMatchObject({ code: 'weak_password' });
     expect(await deps.users.findById(user.id)).toEqual(user);
     expect(await deps.tokens.all()).toEqual(before);
+  });
+});
+
+describe('changePassword guards', () => {
+  it('counts wrong old passwords towards the account lock, like failed logins', async () => {
+    const deps = makeDeps({ settings: { lockoutThreshold: 2 } });
+    const user = await seedUser(deps);
+    const attempt = (oldPassword: string) => changePassword(deps, user, { oldPassword, newPassword: 'brand-new-password-7' }, makeContext());
+    await expect(attempt('wrong-1')).rejects.toBeInstanceOf(InvalidCredentials);
+    await expect(attempt('wrong-2')).rejects.toBeInstanceOf(InvalidCredentials);
+    await expect(attempt(PASSWORD)).rejects.toBeInstanceOf(TooManyRequests);
+    expect((await deps.users.findById(user.id))?.passwordHash).toBe(user.passwordHash);
+  });
+
+  it('refuses a change based on a password that was changed meanwhile (compare-and-set)', async () => {
+    const deps = makeDeps();
+    const user = await seedUser(deps);
+    await deps.users.updatePasswordHash(user.id, 'fake$changed-elsewhere-9', user.passwordHash);
+    // `user` is the copy authenticate loaded before the other change landed.
+    await expect(
+      changePassword(deps, user, { oldPassword: PASSWORD, newPassword: 'brand-new-password-7' }, makeContext()),
+    ).rejects.toBeInstanceOf(InvalidCredentials);
+    expect((await deps.users.findById(user.id))?.passwordHash).toBe('fake$changed-elsewhere-9');
   });
 });

@@ -7,7 +7,7 @@ import {
   Unavailable,
   UserSuspended,
 } from '../../src/domain/errors.js';
-import { EditableUserStore, makeContext, makeDeps, PASSWORD, seedUser, START } from '../support/fakes.js';
+import { EditableUserStore, FakeHasher, makeContext, makeDeps, PASSWORD, seedUser, START } from '../support/fakes.js';
 
 /** A user store whose database is down for the next `failures` email look-ups. */
 class FlakyUserStore extends EditableUserStore {
@@ -236,5 +236,43 @@ describe('login', () => {
       }
       await expect(login(deps, { email: user.email, password: PASSWORD }, makeContext())).resolves.toBeDefined();
     });
+  });
+});
+
+/** A hasher whose verify lets `during` run before it answers: a request landing mid-login. */
+class InterleavingHasher extends FakeHasher {
+  during: (() => Promise<void>) | undefined;
+
+  override async verify(hash: string, password: string) {
+    const verdict = await super.verify(hash, password);
+    const interleaved = this.during;
+    this.during = undefined;
+    await interleaved?.();
+    return verdict;
+  }
+}
+
+describe('login racing a password change', () => {
+  it('never undoes the change with a late re-hash of the old password, and opens no session', async () => {
+    const hasher = new InterleavingHasher();
+    const deps = makeDeps({ hasher });
+    const user = await seedUser(deps, { passwordHash: `old$${PASSWORD}` });
+    hasher.during = async () => void (await deps.users.updatePasswordHash(user.id, 'fake$new-password-1', `old$${PASSWORD}`));
+
+    await expect(login(deps, { email: user.email, password: PASSWORD }, makeContext())).rejects.toBeInstanceOf(InvalidCredentials);
+    expect((await deps.users.findById(user.id))?.passwordHash).toBe('fake$new-password-1');
+    expect(await deps.tokens.all()).toEqual([]);
+  });
+
+  it('revokes the session it opened when the password changed while it was verifying', async () => {
+    const hasher = new InterleavingHasher();
+    const deps = makeDeps({ hasher });
+    const user = await seedUser(deps);
+    hasher.during = async () => void (await deps.users.updatePasswordHash(user.id, 'fake$new-password-1', user.passwordHash));
+
+    await expect(login(deps, { email: user.email, password: PASSWORD }, makeContext())).rejects.toBeInstanceOf(InvalidCredentials);
+    const tokens = await deps.tokens.all();
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]?.revokedAt).not.toBeNull();
   });
 });

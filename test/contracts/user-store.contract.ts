@@ -215,9 +215,18 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
       const other = newUser();
       await store.create(user);
       await store.create(other);
-      await store.updatePasswordHash(user.id, '$argon2id$v=19$m=65536,t=3,p=4$new');
+      expect(await store.updatePasswordHash(user.id, '$argon2id$v=19$m=65536,t=3,p=4$new', user.passwordHash)).toBe(true);
       expect((await store.findById(user.id))?.passwordHash).toBe('$argon2id$v=19$m=65536,t=3,p=4$new');
       expect(await store.findById(other.id)).toEqual(other);
+    });
+
+    it('refuses to replace a hash that changed since it was read (compare-and-set)', async () => {
+      const user = newUser();
+      await store.create(user);
+      expect(await store.updatePasswordHash(user.id, 'changed-first', user.passwordHash)).toBe(true);
+      expect(await store.updatePasswordHash(user.id, 'late-rehash', user.passwordHash)).toBe(false);
+      expect((await store.findById(user.id))?.passwordHash).toBe('changed-first');
+      expect(await store.updatePasswordHash('no-such-user', 'x', 'y')).toBe(false);
     });
 
     it('records the last login of one user only, to the millisecond', async () => {

@@ -49,9 +49,11 @@ export class MemoryUserStore implements UserStore {
     return true;
   }
 
-  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+  async updatePasswordHash(id: string, passwordHash: string, replacing: string): Promise<boolean> {
     const user = this.#byId.get(id);
-    if (user) user.passwordHash = passwordHash;
+    if (!user || user.passwordHash !== replacing) return false;
+    user.passwordHash = passwordHash;
+    return true;
   }
 
   async recordLogin(id: string, at: Date): Promise<void> {

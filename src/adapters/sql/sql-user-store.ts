@@ -71,9 +71,10 @@ export class SqlUserStore implements UserStore {
     );
   }
 
-  updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+  updatePasswordHash(id: string, passwordHash: string, replacing: string): Promise<boolean> {
     return guarded(async () => {
-      await this.db('users').where({ id }).update({ password_hash: passwordHash });
+      const changed = await this.db('users').where({ id, password_hash: replacing }).update({ password_hash: passwordHash });
+      return changed === 1;
     });
   }
 
