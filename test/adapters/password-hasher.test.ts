@@ -2,6 +2,8 @@ import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ArgonFirstPasswordHasher } from '../../src/adapters/crypto/password-hasher.js';
+import { OWASP_ARGON2ID } from '../../src/adapters/crypto/argon2-hasher.js';
+import { Unavailable } from '../../src/domain/errors.js';
 
 /** `$argon2id$v=19$m=…,t=…,p=…$salt$hash` → its parameters. */
 function phcParams(hash: string): { type: string; m: number; t: number; p: number } {
@@ -105,5 +107,19 @@ describe('ArgonFirstPasswordHasher', () => {
     ['argon2 with a broken salt and hash', '$argon2id$v=19$m=19456,t=2,p=1$garbage'],
   ])('answers ok: false, without throwing, for %s', async (_, hash) => {
     await expect(hasher.verify(hash, 'password')).resolves.toEqual({ ok: false, rehash: false });
+  });
+});
+
+describe('ArgonFirstPasswordHasher under a flood', () => {
+  it('runs maxConcurrent at once, queues maxWaiting, and refuses the rest with Unavailable (503)', async () => {
+    const flooded = new ArgonFirstPasswordHasher(OWASP_ARGON2ID, 1, 1);
+    const hash = await flooded.hash('flood-password-123');
+    const results = await Promise.allSettled([1, 2, 3].map(() => flooded.verify(hash, 'flood-password-123')));
+    expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ ok: boolean }>).value.ok)).toEqual([true, true]);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]?.reason).toBeInstanceOf(Unavailable);
+    // Once the queue drains, work is accepted again.
+    expect((await flooded.verify(hash, 'flood-password-123')).ok).toBe(true);
   });
 });

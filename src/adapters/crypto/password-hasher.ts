@@ -11,8 +11,8 @@ export class ArgonFirstPasswordHasher implements PasswordHasher {
   readonly #argon2: Argon2Hasher;
   #dummyHash: Promise<string> | undefined;
 
-  constructor(params?: Argon2Params, maxConcurrent?: number) {
-    this.#argon2 = new Argon2Hasher(params, maxConcurrent);
+  constructor(params?: Argon2Params, maxConcurrent?: number, maxWaiting?: number) {
+    this.#argon2 = new Argon2Hasher(params, maxConcurrent, maxWaiting);
   }
 
   hash(password: string): Promise<string> {
@@ -27,7 +27,10 @@ export class ArgonFirstPasswordHasher implements PasswordHasher {
 
   /** Verifies against a hash made once with the current parameters, so it costs what a real check does. */
   async burn(password: string): Promise<void> {
-    this.#dummyHash ??= this.#argon2.hash('pico-auth dummy password');
+    this.#dummyHash ??= this.#argon2.hash('pico-auth dummy password').catch((error: unknown) => {
+      this.#dummyHash = undefined; // refused while saturated: try again next time
+      throw error;
+    });
     await this.#argon2.verify(await this.#dummyHash, password);
   }
 }

@@ -20,7 +20,11 @@ export function parseDatabaseUrl(url: string, cwd: string): DatabaseTarget {
   return { dialect: 'sqlite', filename: path === ':memory:' || isAbsolute(path) ? path : resolve(cwd, path) };
 }
 
-/** Knex would print to stdout; every failure it reports is thrown as well, and logged by the caller. */
+/**
+ * Knex would print to stdout; every failure it reports is thrown as well, and logged by
+ * the caller. `compileSqlOnError: false` keeps bound values (hashes, emails) out of
+ * error messages, and so out of logs.
+ */
 const QUIET = { warn() {}, error() {}, deprecate() {}, debug() {} };
 
 export interface PoolOptions {
@@ -34,6 +38,7 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
       client: 'better-sqlite3',
       connection: { filename: target.filename },
       useNullAsDefault: true,
+      compileSqlOnError: false,
       log: QUIET,
       pool: { min: 1, max: 1, afterCreate: configureSqlite },
     });
@@ -43,6 +48,7 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
     connection: { connectionString: target.url, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 },
     pool: { min: 0, max: pool.max ?? 10, acquireTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 5_000,
+    compileSqlOnError: false,
     log: QUIET,
   });
 }

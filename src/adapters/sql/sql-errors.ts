@@ -15,8 +15,9 @@ export function translateDbError(error: unknown): unknown {
   const code = codeOf(error);
   const name = error instanceof Error ? error.name : '';
   const connectionLost = /Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(String((error as Error)?.message));
-  // 08xxx: connection exceptions; 57P0x: the server is shutting down or starting.
-  if (UNREACHABLE.has(code) || /^(08|57P0)/.test(code) || name === 'KnexTimeoutError' || connectionLost) {
+  // 08xxx: connection exceptions; 57P0x: shutting down or starting; 57014: statement
+  // timeout; 53300: too many connections.
+  if (UNREACHABLE.has(code) || /^(08|57P0|57014|53300)/.test(code) || name === 'KnexTimeoutError' || connectionLost) {
     return new Unavailable('database', { cause: error });
   }
   return error;

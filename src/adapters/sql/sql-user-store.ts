@@ -21,13 +21,15 @@ interface UserRow {
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: Knex) {}
 
-  async create(user: User): Promise<void> {
-    try {
-      await this.db('users').insert(toRow(user));
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new UserExists();
-      throw error;
-    }
+  create(user: User): Promise<void> {
+    return guarded(async () => {
+      try {
+        await this.db('users').insert(toRow(user));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new UserExists();
+        throw error;
+      }
+    });
   }
 
   findById(id: string): Promise<User | undefined> {
