@@ -12,12 +12,21 @@ export async function changeRole(
 ): Promise<{ id: string; email: string; role: Role }> {
   if (!isAdmin(actor.role)) throw new Forbidden('Admin role required');
   const role = parseRole(input.role);
-  const target = await deps.users.findById(input.userId);
-  if (!target) throw new NotFound('User not found');
-  const superadmins = target.role === 'superadmin' ? await deps.users.countByRole('superadmin') : 0;
-  assertCanAssignRole(actor, target, role, superadmins);
-  // The store re-checks the last-superadmin rule atomically against concurrent demotions.
-  if (!(await deps.users.updateRole(target.id, role))) throw new LastSuperadmin();
-  ctx.audit.record('role_changed', { userId: target.id, actorId: actor.id, from: target.role, to: role, ip: ctx.ip });
-  return { id: target.id, email: target.email, role };
+  // Decide on the role as read, write only if it is still that role: a concurrent
+  // change sends us round again to decide on the new state.
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const target = await deps.users.findById(input.userId);
+    if (!target) throw new NotFound('User not found');
+    const superadmins = target.role === 'superadmin' ? await deps.users.countByRole('superadmin') : 0;
+    assertCanAssignRole(actor, target, role, superadmins);
+    if (await deps.users.updateRole(target.id, role, target.role)) {
+      ctx.audit.record('role_changed', { userId: target.id, actorId: actor.id, from: target.role, to: role, ip: ctx.ip });
+      return { id: target.id, email: target.email, role };
+    }
+    // Refused with the role unchanged: the store's atomic last-superadmin check said no.
+    if ((await deps.users.findById(target.id))?.role === target.role) throw new LastSuperadmin();
+  }
+  throw new Forbidden('The user changed while this request ran; try again');
 }
+
+const MAX_ATTEMPTS = 3;

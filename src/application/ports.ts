@@ -16,10 +16,12 @@ export interface UserStore {
   list(page: { limit: number; offset: number; orgId?: string | undefined }): Promise<{ users: User[]; total: number }>;
   countByRole(role: Role): Promise<number>;
   /**
-   * Sets a user's role unless that would leave no superadmin; returns false and changes
-   * nothing in that case. Atomic, so two admins demoting each other cannot both win.
+   * Sets a user's role unless that would leave no superadmin, or (with `expected`) the
+   * role is no longer `expected`; returns false and changes nothing in those cases.
+   * Atomic, so two admins demoting each other cannot both win, and a decision taken on
+   * a role that changed meanwhile is never applied.
    */
-  updateRole(id: string, role: Role): Promise<boolean>;
+  updateRole(id: string, role: Role, expected?: Role): Promise<boolean>;
   /**
    * Replaces the hash only if it is still `replacing` (compare-and-set), so a late
    * re-hash at login can never undo a password change. Returns whether it did.

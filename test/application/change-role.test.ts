@@ -154,3 +154,26 @@ describe('changeRole', () => {
     expect(await deps.users.countByRole('superadmin')).toBe(1);
   });
 });
+
+describe('changeRole racing another change', () => {
+  it('decides again on the new role: an org_admin never demotes someone promoted to superadmin meanwhile', async () => {
+    const deps = makeDeps();
+    const orgAdmin = await seedUser(deps, { role: 'org_admin' });
+    await seedUser(deps, { role: 'superadmin' });
+    const target = await seedUser(deps, { role: 'operator' });
+    // Between the org_admin's read and its write, a superadmin promotes the target.
+    const users = deps.users;
+    const findById = users.findById.bind(users);
+    let promoted = false;
+    users.findById = async (id: string) => {
+      const found = await findById(id);
+      if (id === target.id && !promoted) {
+        promoted = true;
+        await users.updateRole(target.id, 'superadmin');
+      }
+      return found;
+    };
+    await expect(changeRole(deps, orgAdmin, { userId: target.id, role: 'viewer' }, makeContext())).rejects.toBeInstanceOf(Forbidden);
+    expect((await findById(target.id))?.role).toBe('superadmin');
+  });
+});

@@ -169,6 +169,15 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
       expect(after.map((n, i) => n - (before[i] ?? 0))).toEqual([1, 2, 0]);
     });
 
+    it('changes a role only while it is still the expected one (compare-and-set)', async () => {
+      const user = newUser({ role: 'operator' });
+      await store.create(user);
+      expect(await store.updateRole(user.id, 'viewer', 'org_admin')).toBe(false);
+      expect((await store.findById(user.id))?.role).toBe('operator');
+      expect(await store.updateRole(user.id, 'viewer', 'operator')).toBe(true);
+      expect((await store.findById(user.id))?.role).toBe('viewer');
+    });
+
     it('changes a role', async () => {
       const user = newUser({ role: 'viewer' });
       await store.create(user);

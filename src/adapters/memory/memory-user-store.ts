@@ -39,9 +39,9 @@ export class MemoryUserStore implements UserStore {
     return this.#count(role);
   }
 
-  async updateRole(id: string, role: Role): Promise<boolean> {
+  async updateRole(id: string, role: Role, expected?: Role): Promise<boolean> {
     const user = this.#byId.get(id);
-    if (!user) return false;
+    if (!user || (expected !== undefined && user.role !== expected)) return false;
     // No await between the check and the write, so concurrent demotions cannot both pass.
     const demotesSuperadmin = user.role === 'superadmin' && role !== 'superadmin';
     if (demotesSuperadmin && this.#count('superadmin') <= 1) return false;

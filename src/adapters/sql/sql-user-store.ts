@@ -59,7 +59,7 @@ export class SqlUserStore implements UserStore {
     });
   }
 
-  updateRole(id: string, role: Role): Promise<boolean> {
+  updateRole(id: string, role: Role, expected?: Role): Promise<boolean> {
     return guarded(() =>
       this.db.transaction(async (trx) => {
         // Lock every superadmin row (PostgreSQL; SQLite serializes writers anyway), so
@@ -67,8 +67,8 @@ export class SqlUserStore implements UserStore {
         const superadmins: { id: string }[] = await trx('users').where({ role: 'superadmin' }).select('id').forUpdate();
         const demotesLast = role !== 'superadmin' && superadmins.length === 1 && superadmins[0]?.id === id;
         if (demotesLast) return false;
-        await trx('users').where({ id }).update({ role });
-        return true;
+        const changed = await trx('users').where(expected === undefined ? { id } : { id, role: expected }).update({ role });
+        return changed === 1;
       }),
     );
   }
