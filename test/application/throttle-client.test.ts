@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { throttleClient } from '../../src/application/throttle-client.js';
+import { clientKey, throttleClient } from '../../src/application/throttle-client.js';
 import { TooManyRequests } from '../../src/domain/errors.js';
 import { makeDeps } from '../support/fakes.js';
 
@@ -36,5 +36,26 @@ describe('throttleClient', () => {
 
     deps.clock.advanceSeconds(5);
     await expect(throttleClient(deps, '198.51.100.1')).resolves.toBeUndefined();
+  });
+});
+
+describe('clientKey', () => {
+  it('keys IPv4 by address and IPv6 by its /64', () => {
+    expect(clientKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+});
+
+describe('throttleClient over IPv6', () => {
+  it('shares one bucket across the addresses of a /64', async () => {
+    const deps = makeDeps({ settings: { ipRateLimitPerMinute: 2 } });
+    await throttleClient(deps, '2001:db8:1:2::1');
+    await throttleClient(deps, '2001:db8:1:2::2');
+    await expect(throttleClient(deps, '2001:db8:1:2::3')).rejects.toBeInstanceOf(TooManyRequests);
+    await expect(throttleClient(deps, '2001:db8:1:3::1')).resolves.toBeUndefined();
   });
 });

@@ -7,7 +7,12 @@ import type { Context } from 'koa';
  */
 export function clientIp(ctx: Context, trustedHops: number): string {
   const socketAddress = ctx.req.socket.remoteAddress ?? 'unknown';
-  if (trustedHops <= 0) return socketAddress;
+  if (trustedHops <= 0) return unmapped(socketAddress);
   const chain = (ctx.get('X-Forwarded-For') || '').split(',').map((entry) => entry.trim()).filter(Boolean);
-  return chain[chain.length - trustedHops] ?? chain[0] ?? socketAddress;
+  return unmapped(chain[chain.length - trustedHops] ?? chain[0] ?? socketAddress);
+}
+
+/** `::ffff:192.0.2.1` (IPv4 on a dual-stack socket) is the IPv4 client 192.0.2.1. */
+function unmapped(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
