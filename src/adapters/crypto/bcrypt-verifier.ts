@@ -1,4 +1,5 @@
-import bcrypt from 'bcryptjs';
+import bcrypt from 'bcrypt';
+import type { Gate } from './gate.js';
 
 /** pico-auth stored cost 12; anything above 15 is refused rather than computed (login-time DoS). */
 const MIN_COST = 4;
@@ -12,13 +13,15 @@ export function isBcryptHash(hash: string): boolean {
 }
 
 /**
- * Verifies a legacy bcrypt hash. bcrypt itself ignores bytes past the 72nd, exactly as
- * pico-auth's cut did. `rehash` is false from 72 bytes up: a match then only proves the
- * first 72 bytes, and re-hashing that prefix would lock out the owner of a longer password.
+ * Verifies a legacy bcrypt hash in the thread pool (native bcrypt), through the same
+ * gate as argon2. bcrypt ignores bytes past the 72nd, exactly as pico-auth's cut did.
+ * `rehash` is false from 72 bytes up: a match then only proves the first 72 bytes, and
+ * re-hashing that prefix would lock out the owner of a longer password.
  */
-export async function verifyBcrypt(hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
+export async function verifyBcrypt(gate: Gate, hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
   const cost = Number(BCRYPT_HASH.exec(hash)?.[1]);
   if (!(cost >= MIN_COST && cost <= MAX_COST)) return { ok: false, rehash: false };
-  const ok = await bcrypt.compare(password, hash);
+  // $2y$ (PHP's name) is the same algorithm as $2b$, which is the spelling native bcrypt reads.
+  const ok = await gate.run(() => bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$')).catch(() => false));
   return { ok, rehash: ok && Buffer.byteLength(password, 'utf8') < BCRYPT_MAX_BYTES };
 }
