@@ -51,10 +51,6 @@ export class JoseTokenSigner implements TokenSigner {
     return { keys: [{ ...this.#jwk, kid: this.#kid, use: 'sig', alg: this.#options.algorithm }] };
   }
 
-  get algorithm(): Algorithm {
-    return this.#options.algorithm;
-  }
-
   async sign(claims: AccessClaims): Promise<string> {
     const now = Math.floor(this.#clock.now().getTime() / 1000);
     return new SignJWT({ email: claims.email, role: claims.role, org_id: claims.org_id })

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { UserStore } from '../../application/ports.js';
 import { UserExists } from '../../domain/errors.js';
+import { ROLES } from '../../domain/user.js';
 import type { Role, User, UserStatus } from '../../domain/user.js';
 import { guarded, isUniqueViolation } from './sql-errors.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
@@ -115,7 +116,7 @@ function fromRow(row: UserRow | undefined): User | undefined {
     displayName: row.display_name,
     passwordHash: row.password_hash,
     // Unknown values from a hand-edited database are treated as the least privilege.
-    role: (['superadmin', 'org_admin', 'operator', 'viewer'].includes(row.role) ? row.role : 'viewer') as Role,
+    role: ROLES.find((role) => role === row.role) ?? 'viewer',
     orgId: row.org_id,
     status: (row.status === 'active' ? 'active' : 'suspended') as UserStatus,
     createdAt: fromDbTime(row.created_at),
