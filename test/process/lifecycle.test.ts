@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
 import { postgresIntegration, redisIntegration } from '../support/integration.js';
+import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
 import { spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
@@ -45,7 +45,7 @@ function productionShape(): Shape {
       releases.push(database.close, keys.close);
       return { DATABASE_URL: database.url, REDIS_URL: keys.url, REDIS_PREFIX: keys.prefix, AUTH_DATA_DIR: join(dir, 'keys') };
     },
-    overLiveFamilies: (env) => overLiveRedis(env.REDIS_URL ?? '', env.REDIS_PREFIX ?? ''),
+    overLiveFamilies: (env) => familiesWithSeveralLiveTokens({ redisUrl: env.REDIS_URL ?? '', prefix: env.REDIS_PREFIX ?? '' }),
     release: async () => {
       for (const release of releases.splice(0)) await release();
     },
@@ -55,32 +55,9 @@ function productionShape(): Shape {
 async function overLiveSql(url: string, dir: string): Promise<string[]> {
   const db = openDatabase(parseDatabaseUrl(url, dir));
   try {
-    const rows: { family_id: string }[] = await db('refresh_tokens')
-      .whereNull('consumed_at')
-      .whereNull('revoked_at')
-      .groupBy('family_id')
-      .havingRaw('count(*) > 1')
-      .select('family_id');
-    return rows.map((row) => row.family_id);
+    return await familiesWithSeveralLiveTokens({ db });
   } finally {
     await db.destroy();
-  }
-}
-
-async function overLiveRedis(url: string, prefix: string): Promise<string[]> {
-  const client = new Redis(url);
-  try {
-    const live = new Map<string, number>();
-    for await (const keys of client.scanStream({ match: `${prefix}rt:*`, count: 500 })) {
-      for (const key of keys as string[]) {
-        const [family, consumed, revoked] = await client.hmget(key, 'family', 'consumed', 'revoked');
-        const familyRevoked = await client.hget(`${prefix}fam:${family}`, 'revoked');
-        if (family && !consumed && !revoked && !familyRevoked) live.set(family, (live.get(family) ?? 0) + 1);
-      }
-    }
-    return [...live].filter(([, count]) => count > 1).map(([family]) => family);
-  } finally {
-    client.disconnect();
   }
 }
 

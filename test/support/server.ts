@@ -21,6 +21,8 @@ export interface TestServer {
   db: Knex;
   /** Which stores this server runs on. */
   stores: 'sqlite' | 'postgres+redis';
+  /** Where its refresh tokens live, for tests that check the store itself. */
+  tokenStore: { db: Knex } | { redisUrl: string; prefix: string };
   stop(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     dir,
     db,
     stores: STORES,
+    tokenStore: config.redis.url ? { redisUrl: config.redis.url, prefix: config.redis.prefix } : { db },
     stop: async () => {
       await db.destroy();
       await running.stop();
