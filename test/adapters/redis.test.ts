@@ -22,7 +22,8 @@ async function freshClient() {
   };
 }
 
-if (redis.available) {
+// Without Redis the harness has printed a loud line (or failed, in CI); the suites show as skipped.
+describe.skipIf(!redis.available)('Redis adapters', () => {
   describeTokenStoreContract('redis', async () => {
     const { client, prefix, close } = await freshClient();
     return { store: new RedisTokenStore(client, prefix), close };
@@ -31,9 +32,7 @@ if (redis.available) {
     const { client, prefix, close } = await freshClient();
     return { limiter: new RedisRateLimiter(client, prefix), close };
   });
-} else {
-  describe.skip('redis contracts (no Redis available)', () => it('needs TEST_REDIS_URL or Docker', () => {}));
-}
+});
 
 describe.skipIf(!redis.available)('RedisTokenStore when Redis evicts a family key', () => {
   it('fails closed: the family reads as revoked and cannot rotate', async () => {
