@@ -26,6 +26,8 @@ import { createLogger } from './adapters/logging/logger.js';
 import type { Logger } from './adapters/logging/logger.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
 import { migrate, openDatabase, parseDatabaseUrl } from './adapters/sql/database.js';
+import { openRowReader } from './adapters/sql/row-reader.js';
+import type { RowReader } from './adapters/sql/row-reader.js';
 import { SqlTokenStore } from './adapters/sql/sql-token-store.js';
 import { SqlUserStore } from './adapters/sql/sql-user-store.js';
 import { systemClock, uuidIds } from './adapters/system.js';
@@ -81,15 +83,20 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
 
 interface Stores {
   db: Knex;
+  /** The hot single-row reads (SQLite: a read-only connection of their own). */
+  reader: RowReader;
   redis: Redis | undefined;
   close(): Promise<void>;
 }
 
 /** The database (migrated) and, when configured, Redis: both answering, or start-up fails. */
 async function openStores(config: Config, cwd: string): Promise<Stores> {
-  const db = openDatabase(parseDatabaseUrl(config.database.url, cwd));
+  const target = parseDatabaseUrl(config.database.url, cwd);
+  const db = openDatabase(target);
   const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
+  let reader: RowReader | undefined;
   const close = async () => {
+    reader?.close();
     redis?.disconnect();
     await db.destroy();
   };
@@ -97,11 +104,13 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
     await waitFor('database', () => db.raw('select 1'));
     if (redis) await waitFor('redis', () => redis.ping());
     await migrate(db);
+    // Opened after the migrations, so the file and its tables exist.
+    reader = openRowReader(target);
   } catch (error) {
     await close();
     throw error;
   }
-  return { db, redis, close };
+  return { db, reader, redis, close };
 }
 
 /** `/ready`: every store the endpoints need must answer. */
@@ -113,11 +122,11 @@ function readinessChecks(deps: Deps, usesRedis: boolean): ReadinessChecks {
 
 /** Tokens and throttling counters go to Redis when it is configured, else the database and memory. */
 function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer): Deps {
-  const { db, redis } = stores;
+  const { db, reader, redis } = stores;
   const prefix = config.redis.prefix;
   return {
-    users: new SqlUserStore(db),
-    tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db),
+    users: new SqlUserStore(db, reader),
+    tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db, reader),
     hasher: new ArgonFirstPasswordHasher(),
     signer,
     secrets: new HmacRefreshSecrets(keyMaterial),

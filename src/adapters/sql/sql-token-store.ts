@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { TokenStore } from '../../application/ports.js';
 import type { RefreshToken } from '../../domain/refresh-token.js';
+import { throughKnex } from './row-reader.js';
+import type { RowReader } from './row-reader.js';
 import { guarded } from './sql-errors.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
 
@@ -16,7 +18,16 @@ interface TokenRow {
 
 /** Refresh tokens (keyed hashes only) in the `refresh_tokens` table. */
 export class SqlTokenStore implements TokenStore {
-  constructor(private readonly db: Knex) {}
+  readonly #byHash;
+
+  constructor(
+    private readonly db: Knex,
+    reader: RowReader = throughKnex,
+  ) {
+    this.#byHash = reader.prepare<TokenRow & { family_revoked_at: unknown }>((arg) =>
+      db('refresh_tokens as t').where('t.token_hash', arg(0)).select('t.*', familyRevokedAt(db)),
+    );
+  }
 
   create(token: RefreshToken): Promise<void> {
     return guarded(async () => {
@@ -31,10 +42,7 @@ export class SqlTokenStore implements TokenStore {
    */
   findByHash(hash: string): Promise<RefreshToken | undefined> {
     return guarded(async () => {
-      const row: (TokenRow & { family_revoked_at: unknown }) | undefined = await this.db('refresh_tokens as t')
-        .where('t.token_hash', hash)
-        .select('t.*', familyRevokedAt(this.db))
-        .first();
+      const row = await this.#byHash(hash);
       return row && fromRow({ ...row, revoked_at: row.revoked_at ?? row.family_revoked_at });
     });
   }

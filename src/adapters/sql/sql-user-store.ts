@@ -3,6 +3,8 @@ import type { UserStore } from '../../application/ports.js';
 import { UserExists } from '../../domain/errors.js';
 import { ROLES } from '../../domain/user.js';
 import type { Role, User, UserStatus } from '../../domain/user.js';
+import { throughKnex } from './row-reader.js';
+import type { RowReader } from './row-reader.js';
 import { guarded, isUniqueViolation } from './sql-errors.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
 
@@ -20,7 +22,16 @@ interface UserRow {
 
 /** Users in pico-auth's `users` table, through Knex (SQLite or PostgreSQL). */
 export class SqlUserStore implements UserStore {
-  constructor(private readonly db: Knex) {}
+  readonly #byId;
+  readonly #byEmail;
+
+  constructor(
+    private readonly db: Knex,
+    reader: RowReader = throughKnex,
+  ) {
+    this.#byId = reader.prepare<UserRow>((arg) => db('users').where({ id: arg(0) }));
+    this.#byEmail = reader.prepare<UserRow>((arg) => db('users').where({ email: arg(0) }));
+  }
 
   create(user: User): Promise<void> {
     return guarded(async () => {
@@ -34,11 +45,11 @@ export class SqlUserStore implements UserStore {
   }
 
   findById(id: string): Promise<User | undefined> {
-    return guarded(async () => fromRow(await this.db<UserRow>('users').where({ id }).first()));
+    return guarded(async () => fromRow(await this.#byId(id)));
   }
 
   findByEmail(email: string): Promise<User | undefined> {
-    return guarded(async () => fromRow(await this.db<UserRow>('users').where({ email }).first()));
+    return guarded(async () => fromRow(await this.#byEmail(email)));
   }
 
   list(page: { limit: number; offset: number; orgId?: string | undefined }): Promise<{ users: User[]; total: number }> {
