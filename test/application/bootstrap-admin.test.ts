@@ -3,20 +3,7 @@ import { bootstrapAdmin } from '../../src/application/bootstrap-admin.js';
 import { login } from '../../src/application/login.js';
 import { WeakPassword } from '../../src/domain/errors.js';
 import type { User } from '../../src/domain/user.js';
-import { EditableUserStore, makeContext, makeDeps, PASSWORD, seedUser, START } from '../support/fakes.js';
-
-/** A store where another instance creates the admin right after the first look-up. */
-class RacingUserStore extends EditableUserStore {
-  competitor: User | undefined;
-
-  override async findByEmail(email: string): Promise<User | undefined> {
-    const found = await super.findByEmail(email);
-    const competitor = this.competitor;
-    this.competitor = undefined;
-    if (competitor) await this.create(competitor);
-    return found;
-  }
-}
+import { makeContext, makeDeps, PASSWORD, RacingUserStore, seedUser, START } from '../support/fakes.js';
 
 describe('bootstrapAdmin', () => {
   it('creates an active superadmin in the default org with the configured password, once', async () => {

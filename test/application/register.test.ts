@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { register } from '../../src/application/register.js';
 import { InvalidRequest, RegistrationDisabled, UserExists, WeakPassword } from '../../src/domain/errors.js';
-import type { User } from '../../src/domain/user.js';
-import { EditableUserStore, makeContext, makeDeps, PASSWORD, seedUser, START } from '../support/fakes.js';
-
-/** A store where another request registers the same email right after each look-up. */
-class RacingUserStore extends EditableUserStore {
-  competitor: User | undefined;
-
-  override async findByEmail(email: string): Promise<User | undefined> {
-    const found = await super.findByEmail(email);
-    const competitor = this.competitor;
-    this.competitor = undefined;
-    if (competitor) await this.create(competitor);
-    return found;
-  }
-}
+import { makeContext, makeDeps, PASSWORD, RacingUserStore, seedUser, START } from '../support/fakes.js';
 
 describe('register', () => {
   it('creates an active viewer in the default org and returns it without the hash', async () => {

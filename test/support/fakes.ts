@@ -220,6 +220,19 @@ export class EditableUserStore extends MemoryUserStore {
   }
 }
 
+/** A user store where a rival request (another instance) creates `competitor` right after the next email look-up. */
+export class RacingUserStore extends EditableUserStore {
+  competitor: User | undefined;
+
+  override async findByEmail(email: string): Promise<User | undefined> {
+    const found = await super.findByEmail(email);
+    const competitor = this.competitor;
+    this.competitor = undefined;
+    if (competitor) await this.create(competitor);
+    return found;
+  }
+}
+
 export const DEFAULT_SETTINGS: AuthSettings = {
   refreshTokenTtlSeconds: 7 * 24 * 60 * 60,
   refreshReuseGraceSeconds: 0,
