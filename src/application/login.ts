@@ -44,17 +44,7 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   }
   const now = clock.now();
   await users.recordLogin(user.id, now);
-  const refreshToken = deps.secrets.generate();
-  const familyId = deps.ids.newId();
-  await deps.tokens.create({
-    hash: deps.secrets.hashOf(refreshToken),
-    familyId,
-    userId: user.id,
-    expiresAt: new Date(now.getTime() + settings.refreshTokenTtlSeconds * 1000),
-    createdAt: now,
-    consumedAt: null,
-    revokedAt: null,
-  });
+  const { refreshToken, familyId } = await openSession(deps, user.id, now);
   // A password change that landed while this login was verifying leaves it no session.
   if ((await users.findById(user.id))?.passwordHash !== verifiedHash) {
     await deps.tokens.revokeFamily(familyId, now);
@@ -62,6 +52,22 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   }
   ctx.audit.record('login_succeeded', { userId: user.id, ip: ctx.ip });
   return issueTokens(deps, user, refreshToken);
+}
+
+/** Starts a new refresh-token family, with the lifetime counted from now. */
+async function openSession(deps: Deps, userId: string, now: Date): Promise<{ refreshToken: string; familyId: string }> {
+  const refreshToken = deps.secrets.generate();
+  const familyId = deps.ids.newId();
+  await deps.tokens.create({
+    hash: deps.secrets.hashOf(refreshToken),
+    familyId,
+    userId,
+    expiresAt: new Date(now.getTime() + deps.settings.refreshTokenTtlSeconds * 1000),
+    createdAt: now,
+    consumedAt: null,
+    revokedAt: null,
+  });
+  return { refreshToken, familyId };
 }
 
 async function burn(deps: Deps, password: string): Promise<{ ok: false }> {
