@@ -27,15 +27,15 @@ export async function refresh(deps: Deps, presented: string, ctx: RequestContext
     const successor = token?.consumedAt ? await tokens.findByHash(successorHash) : undefined;
     const decision = decideRefresh(token, successor, now, deps.settings.refreshReuseGraceSeconds);
     if (decision.kind === 'reject') throw decision.error;
-    const live = token as RefreshToken;
+    const found = token as RefreshToken; // every decision but 'reject' means it exists
     if (decision.kind === 'reuse') {
-      await tokens.revokeFamily(live.familyId, now);
-      ctx.audit.record('refresh_reused', { userId: live.userId, familyId: live.familyId, ip: ctx.ip });
+      await tokens.revokeFamily(found.familyId, now);
+      ctx.audit.record('refresh_reused', { userId: found.userId, familyId: found.familyId, ip: ctx.ip });
       throw new TokenReused();
     }
-    const user = await activeOwner(deps, live, now);
+    const user = await activeOwner(deps, found, now);
     if (decision.kind === 'replay') return issueTokens(deps, user, successorToken);
-    const next = { ...live, hash: successorHash, createdAt: now, consumedAt: null, revokedAt: null };
+    const next = { ...found, hash: successorHash, createdAt: now, consumedAt: null, revokedAt: null };
     if (await tokens.rotate(hash, next, now)) return issueTokens(deps, user, successorToken);
   }
   throw new InvalidToken('Refresh token is invalid');
