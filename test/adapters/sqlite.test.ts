@@ -1,9 +1,13 @@
+import type { Knex } from 'knex';
+import { describe, expect, it } from 'vitest';
 import { openRowReader } from '../../src/adapters/sql/row-reader.js';
 import { SqlTokenStore } from '../../src/adapters/sql/sql-token-store.js';
 import { SqlUserStore } from '../../src/adapters/sql/sql-user-store.js';
 import { describeTokenStoreContract } from '../contracts/token-store.contract.js';
 import { describeUserStoreContract } from '../contracts/user-store.contract.js';
 import { freshSqlite } from '../support/sqlite.js';
+import { familyQueryPlans } from '../support/token-query-plans.js';
+import type { Explain } from '../support/token-query-plans.js';
 
 /** The stores as the server wires them on SQLite: writes through Knex, hot reads on their own read-only connection. */
 async function freshStores() {
@@ -27,4 +31,22 @@ describeUserStoreContract('sqlite', async () => {
 describeTokenStoreContract('sqlite', async () => {
   const { db, reader, close } = await freshStores();
   return { store: new SqlTokenStore(db, reader), close };
+});
+
+describe('refresh-token queries on SQLite', () => {
+  const explain: Explain = async (db, sql, bindings) =>
+    ((await db.raw(`explain query plan ${sql}`, bindings as Knex.RawBinding[])) as { detail: string }[]).map((row) => row.detail);
+
+  it('checks a family for revocation with one index seek, not a read of the whole family', async () => {
+    const { db, close } = await freshSqlite();
+    try {
+      const plans = await familyQueryPlans(db, explain);
+      expect(plans).toHaveLength(2);
+      for (const plan of plans) {
+        expect(plan).toContainEqual(expect.stringMatching(/^SEARCH r USING COVERING INDEX ix_refresh_tokens_family_id_revoked_at \(family_id=\? AND revoked_at/));
+      }
+    } finally {
+      await close();
+    }
+  });
 });

@@ -90,9 +90,9 @@ export class SqlTokenStore implements TokenStore {
   }
 }
 
-/** The first revocation time of any token in `t`'s family (index-backed by family_id). */
+/** The first revocation time of any token in `t`'s family: one seek in (family_id, revoked_at). */
 function familyRevokedAt(db: Knex): Knex.Raw {
-  return db.raw('(select min(r.revoked_at) from refresh_tokens r where r.family_id = t.family_id) as family_revoked_at');
+  return db.raw('(select min(r.revoked_at) from refresh_tokens r where r.family_id = t.family_id and r.revoked_at is not null) as family_revoked_at');
 }
 
 function toRow(token: RefreshToken): TokenRow {
