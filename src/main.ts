@@ -26,8 +26,8 @@ import { createLogger } from './adapters/logging/logger.js';
 import type { Logger } from './adapters/logging/logger.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
 import { migrate, openDatabase, parseDatabaseUrl } from './adapters/sql/database.js';
-import { openRowReader } from './adapters/sql/row-reader.js';
-import type { RowReader } from './adapters/sql/row-reader.js';
+import { sqliteStatements, throughKnex } from './adapters/sql/statements.js';
+import type { Statements } from './adapters/sql/statements.js';
 import { SqlTokenStore } from './adapters/sql/sql-token-store.js';
 import { SqlUserStore } from './adapters/sql/sql-user-store.js';
 import { systemClock, uuidIds } from './adapters/system.js';
@@ -83,8 +83,8 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
 
 interface Stores {
   db: Knex;
-  /** The hot single-row reads (SQLite: a read-only connection of their own). */
-  reader: RowReader;
+  /** The queries on every request's path (SQLite: prepared statements on Knex's connection). */
+  statements: Statements;
   redis: Redis | undefined;
   close(): Promise<void>;
 }
@@ -94,9 +94,7 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
   const target = parseDatabaseUrl(config.database.url, cwd);
   const db = openDatabase(target);
   const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
-  let reader: RowReader | undefined;
   const close = async () => {
-    reader?.close();
     redis?.disconnect();
     await db.destroy();
   };
@@ -104,13 +102,11 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
     await waitFor('database', () => db.raw('select 1'));
     if (redis) await waitFor('redis', () => redis.ping());
     await migrate(db);
-    // Opened after the migrations, so the file and its tables exist.
-    reader = openRowReader(target);
   } catch (error) {
     await close();
     throw error;
   }
-  return { db, reader, redis, close };
+  return { db, statements: target.dialect === 'sqlite' ? sqliteStatements(db) : throughKnex, redis, close };
 }
 
 /** `/ready`: every store the endpoints need must answer. */
@@ -122,11 +118,11 @@ function readinessChecks(deps: Deps, usesRedis: boolean): ReadinessChecks {
 
 /** Tokens and throttling counters go to Redis when it is configured, else the database and memory. */
 function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer): Deps {
-  const { db, reader, redis } = stores;
+  const { db, statements, redis } = stores;
   const prefix = config.redis.prefix;
   return {
-    users: new SqlUserStore(db, reader),
-    tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db, reader),
+    users: new SqlUserStore(db, statements),
+    tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db, statements),
     hasher: new ArgonFirstPasswordHasher(),
     signer,
     secrets: new HmacRefreshSecrets(keyMaterial),

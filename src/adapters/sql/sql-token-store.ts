@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { TokenStore } from '../../application/ports.js';
 import type { RefreshToken } from '../../domain/refresh-token.js';
-import { throughKnex } from './row-reader.js';
-import type { RowReader } from './row-reader.js';
+import { isSqlite, throughKnex } from './statements.js';
+import type { SqliteStatements, Statements } from './statements.js';
 import { guarded } from './sql-errors.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
 
@@ -19,14 +19,16 @@ interface TokenRow {
 /** Refresh tokens (keyed hashes only) in the `refresh_tokens` table. */
 export class SqlTokenStore implements TokenStore {
   readonly #byHash;
+  readonly #rotate: (parentHash: string, successor: RefreshToken, now: Date) => Promise<boolean>;
 
   constructor(
     private readonly db: Knex,
-    reader: RowReader = throughKnex,
+    statements: Statements = throughKnex,
   ) {
-    this.#byHash = reader.prepare<TokenRow & { family_revoked_at: unknown }>((arg) =>
+    this.#byHash = statements.row<TokenRow & { family_revoked_at: unknown }>((arg) =>
       db('refresh_tokens as t').where('t.token_hash', arg(0)).select('t.*', familyRevokedAt(db)),
     );
+    this.#rotate = isSqlite(statements) ? preparedRotation(db, statements) : knexRotation(db);
   }
 
   create(token: RefreshToken): Promise<void> {
@@ -48,21 +50,7 @@ export class SqlTokenStore implements TokenStore {
   }
 
   rotate(parentHash: string, successor: RefreshToken, now: Date): Promise<boolean> {
-    return guarded(() =>
-      this.db.transaction(async (trx) => {
-        // The conditional update is the lock: of concurrent rotations exactly one sees a row change.
-        const consumed = await trx('refresh_tokens')
-          .where({ token_hash: parentHash, consumed_at: null, revoked_at: null })
-          .where('expires_at', '>', toDbTime(now))
-          .whereNotExists(
-            trx('refresh_tokens as r').select(trx.raw('1')).whereRaw('r.family_id = refresh_tokens.family_id').whereNotNull('r.revoked_at'),
-          )
-          .update({ consumed_at: toDbTime(now) });
-        if (consumed !== 1) return false;
-        await trx('refresh_tokens').insert(toRow(successor));
-        return true;
-      }),
-    );
+    return guarded(() => this.#rotate(parentHash, successor, now));
   }
 
   revokeFamily(familyId: string, now: Date): Promise<void> {
@@ -88,6 +76,45 @@ export class SqlTokenStore implements TokenStore {
       await this.db.raw('select 1');
     });
   }
+}
+
+/**
+ * Consumes a live token of a family with no revoked token. The conditional update is the
+ * lock: of concurrent rotations exactly one sees a row change.
+ */
+function consumeLive(db: Knex, parentHash: string, now: string): Knex.QueryBuilder {
+  return db('refresh_tokens')
+    .where({ token_hash: parentHash, consumed_at: null, revoked_at: null })
+    .where('expires_at', '>', now)
+    .whereNotExists(
+      db('refresh_tokens as r').select(db.raw('1')).whereRaw('r.family_id = refresh_tokens.family_id').whereNotNull('r.revoked_at'),
+    )
+    .update({ consumed_at: now });
+}
+
+/** Consume and insert as a Knex transaction: two round trips inside it (PostgreSQL). */
+function knexRotation(db: Knex) {
+  return (parentHash: string, successor: RefreshToken, now: Date) =>
+    db.transaction(async (trx) => {
+      if ((await consumeLive(trx, parentHash, toDbTime(now))) !== 1) return false;
+      await trx('refresh_tokens').insert(toRow(successor));
+      return true;
+    });
+}
+
+const COLUMNS = ['token_hash', 'family_id', 'user_id', 'expires_at', 'created_at', 'consumed_at', 'revoked_at'] as const;
+
+/** Consume and insert as prepared statements in one synchronous SQLite transaction. */
+function preparedRotation(db: Knex, statements: SqliteStatements) {
+  const consume = statements.write((arg) => consumeLive(db, arg(0), arg(1)));
+  const insert = statements.write((arg) => db('refresh_tokens').insert(Object.fromEntries(COLUMNS.map((column, i) => [column, arg(i)]))));
+  return (parentHash: string, successor: RefreshToken, now: Date) =>
+    statements.transaction(() => {
+      if (consume(parentHash, toDbTime(now)) !== 1) return false;
+      const row = toRow(successor);
+      insert(...COLUMNS.map((column) => row[column] as string | null));
+      return true;
+    });
 }
 
 /** The first revocation time of any token in `t`'s family: one seek in (family_id, revoked_at). */

@@ -3,8 +3,8 @@ import type { UserStore } from '../../application/ports.js';
 import { UserExists } from '../../domain/errors.js';
 import { ROLES } from '../../domain/user.js';
 import type { Role, User, UserStatus } from '../../domain/user.js';
-import { throughKnex } from './row-reader.js';
-import type { RowReader } from './row-reader.js';
+import { throughKnex } from './statements.js';
+import type { Statements } from './statements.js';
 import { guarded, isUniqueViolation } from './sql-errors.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
 
@@ -27,10 +27,10 @@ export class SqlUserStore implements UserStore {
 
   constructor(
     private readonly db: Knex,
-    reader: RowReader = throughKnex,
+    statements: Statements = throughKnex,
   ) {
-    this.#byId = reader.prepare<UserRow>((arg) => db('users').where({ id: arg(0) }));
-    this.#byEmail = reader.prepare<UserRow>((arg) => db('users').where({ email: arg(0) }));
+    this.#byId = statements.row<UserRow>((arg) => db('users').where({ id: arg(0) }));
+    this.#byEmail = statements.row<UserRow>((arg) => db('users').where({ email: arg(0) }));
   }
 
   create(user: User): Promise<void> {

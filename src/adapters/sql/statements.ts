@@ -1,0 +1,108 @@
+import type Database from 'better-sqlite3';
+import type { Knex } from 'knex';
+
+/** Stands for the query's `index`-th argument while it is built. */
+export type Arg = (index: number) => string;
+export type Build = (arg: Arg) => Knex.QueryBuilder;
+export type Value = string | number | null;
+
+/**
+ * The queries on every request's path (a user per bearer call; a token read and its
+ * rotation per refresh), built once with Knex and then run with fresh arguments.
+ */
+export interface Statements {
+  /** A single-row SELECT. */
+  row<T>(build: Build): (...args: Value[]) => Promise<T | undefined>;
+}
+
+/** On SQLite the hot writes are prepared too, and run in a transaction of their own. */
+export interface SqliteStatements extends Statements {
+  /** A write statement: run inside `transaction`, it returns the number of rows it changed. */
+  write(build: Build): (...args: Value[]) => number;
+  /** Runs `work` (which must not await) as one transaction: all of it or none. */
+  transaction<T>(work: () => T): Promise<T>;
+}
+
+export function isSqlite(statements: Statements): statements is SqliteStatements {
+  return 'transaction' in statements;
+}
+
+/** Builds and runs each query through Knex's pool, like every other query (PostgreSQL). */
+export const throughKnex: Statements = {
+  row:
+    <T>(build: Build) =>
+    async (...args: Value[]) =>
+      (await build((index) => args[index] as string).first()) as T | undefined,
+};
+
+interface KnexPool {
+  acquireConnection(): Promise<Database.Database>;
+  releaseConnection(connection: Database.Database): Promise<void>;
+}
+
+/**
+ * Prepared statements on Knex's own SQLite connection, taken from its pool for the length
+ * of one synchronous call, so no Knex query or transaction interleaves. Building a query
+ * and going through Knex's runner cost more than the SQLite work itself: a refresh was
+ * four round trips through it (BEGIN, UPDATE, INSERT, COMMIT), now it is one call.
+ */
+export function sqliteStatements(db: Knex): SqliteStatements {
+  const pool = db.client as KnexPool;
+  // Statements belong to a connection; Knex may replace its connection after an error.
+  const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+  let inTransaction: Database.Database | undefined;
+
+  const statementOn = (connection: Database.Database, sql: string) => {
+    let bySql = prepared.get(connection);
+    if (!bySql) prepared.set(connection, (bySql = new Map()));
+    let statement = bySql.get(sql);
+    if (!statement) bySql.set(sql, (statement = connection.prepare(sql)));
+    return statement;
+  };
+
+  const onConnection = async <T>(work: (connection: Database.Database) => T): Promise<T> => {
+    const connection = await pool.acquireConnection();
+    try {
+      return work(connection);
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  };
+
+  return {
+    row: <T>(build: Build) => {
+      const { sql, bind } = compile(build((index) => placeholder(index)).first());
+      return (...args: Value[]) => onConnection((connection) => statementOn(connection, sql).get(...bind(args)) as T | undefined);
+    },
+    write: (build: Build) => {
+      const { sql, bind } = compile(build(placeholder));
+      return (...args: Value[]) => {
+        if (!inTransaction) throw new Error('a prepared write runs only inside transaction()');
+        return statementOn(inTransaction, sql).run(...bind(args)).changes;
+      };
+    },
+    transaction: <T>(work: () => T) =>
+      onConnection((connection) => {
+        inTransaction = connection;
+        try {
+          return connection.transaction(work)();
+        } finally {
+          inTransaction = undefined;
+        }
+      }),
+  };
+}
+
+const PLACEHOLDER = '\u0000pico-auth-argument-';
+
+function placeholder(index: number): string {
+  return `${PLACEHOLDER}${index}`;
+}
+
+/** The query's SQL, and how to turn a call's arguments into its bindings. */
+function compile(query: Knex.QueryBuilder): { sql: string; bind: (args: Value[]) => unknown[] } {
+  const { sql, bindings } = query.toSQL().toNative();
+  const bind = (args: Value[]) =>
+    bindings.map((value) => (typeof value === 'string' && value.startsWith(PLACEHOLDER) ? args[Number(value.slice(PLACEHOLDER.length))] : value));
+  return { sql, bind };
+}
