@@ -26,7 +26,7 @@ import { createLogger } from './adapters/logging/logger.js';
 import type { Logger } from './adapters/logging/logger.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
 import { migrate, openDatabase, parseDatabaseUrl } from './adapters/sql/database.js';
-import { sqliteStatements, throughKnex } from './adapters/sql/statements.js';
+import { isSqlite, sqliteStatements, throughKnex } from './adapters/sql/statements.js';
 import type { Statements } from './adapters/sql/statements.js';
 import { SqlTokenStore } from './adapters/sql/sql-token-store.js';
 import { SqlUserStore } from './adapters/sql/sql-user-store.js';
@@ -83,7 +83,7 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
 
 interface Stores {
   db: Knex;
-  /** The queries on every request's path (SQLite: prepared statements on Knex's connection). */
+  /** The queries on every request's path (SQLite: prepared statements). */
   statements: Statements;
   redis: Redis | undefined;
   close(): Promise<void>;
@@ -94,7 +94,9 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
   const target = parseDatabaseUrl(config.database.url, cwd);
   const db = openDatabase(target);
   const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
+  let statements: Statements = throughKnex;
   const close = async () => {
+    if (isSqlite(statements)) statements.close();
     redis?.disconnect();
     await db.destroy();
   };
@@ -102,11 +104,13 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
     await waitFor('database', () => db.raw('select 1'));
     if (redis) await waitFor('redis', () => redis.ping());
     await migrate(db);
+    // Opened after the migrations, so the file and its tables exist.
+    if (target.dialect === 'sqlite') statements = sqliteStatements(db, target.filename);
   } catch (error) {
     await close();
     throw error;
   }
-  return { db, statements: target.dialect === 'sqlite' ? sqliteStatements(db) : throughKnex, redis, close };
+  return { db, statements, redis, close };
 }
 
 /** `/ready`: every store the endpoints need must answer. */

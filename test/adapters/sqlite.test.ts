@@ -9,15 +9,28 @@ import { freshSqlite } from '../support/sqlite.js';
 import { familyQueryPlans } from '../support/token-query-plans.js';
 import type { Explain } from '../support/token-query-plans.js';
 
-/** The stores as the server wires them on SQLite: the hot queries prepared on Knex's connection. */
+/** The stores as the server wires them on SQLite: the hot queries prepared, reads on a read-only connection. */
+async function preparedSqlite() {
+  const { db, path, close } = await freshSqlite();
+  const statements = sqliteStatements(db, path);
+  return {
+    db,
+    statements,
+    close: async () => {
+      statements.close();
+      await close();
+    },
+  };
+}
+
 describeUserStoreContract('sqlite', async () => {
-  const { db, close } = await freshSqlite();
-  return { store: new SqlUserStore(db, sqliteStatements(db)), close };
+  const { db, statements, close } = await preparedSqlite();
+  return { store: new SqlUserStore(db, statements), close };
 });
 
 describeTokenStoreContract('sqlite', async () => {
-  const { db, close } = await freshSqlite();
-  return { store: new SqlTokenStore(db, sqliteStatements(db)), close };
+  const { db, statements, close } = await preparedSqlite();
+  return { store: new SqlTokenStore(db, statements), close };
 });
 
 // Rotation has a second implementation, as a Knex transaction (PostgreSQL's): it must keep the same contract.

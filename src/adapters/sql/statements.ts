@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
 
 /** Stands for the query's `index`-th argument while it is built. */
@@ -17,6 +17,7 @@ export interface Statements {
 
 /** On SQLite the hot writes are prepared too, and run in a transaction of their own. */
 export interface SqliteStatements extends Statements {
+  close(): void;
   /** A write statement: run inside `transaction`, it returns the number of rows it changed. */
   write(build: Build): (...args: Value[]) => number;
   /** Runs `work` (which must not await) as one transaction: all of it or none. */
@@ -41,13 +42,20 @@ interface KnexPool {
 }
 
 /**
- * Prepared statements on Knex's own SQLite connection, taken from its pool for the length
- * of one synchronous call, so no Knex query or transaction interleaves. Building a query
- * and going through Knex's runner cost more than the SQLite work itself: a refresh was
- * four round trips through it (BEGIN, UPDATE, INSERT, COMMIT), now it is one call.
+ * Prepared statements. Building a query and going through Knex's runner cost more than
+ * the SQLite work itself: a refresh was four round trips through it (BEGIN, UPDATE,
+ * INSERT, COMMIT), now it is one call.
+ *
+ * Reads run on a read-only connection of their own: a WAL reader never waits for the
+ * writer, and a read needs no turn of Knex's pool. Writes run on Knex's own connection,
+ * taken from its pool for one synchronous transaction, so no Knex query or transaction
+ * interleaves and no second writer waits on this one.
  */
-export function sqliteStatements(db: Knex): SqliteStatements {
+export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
   const pool = db.client as KnexPool;
+  // An in-memory database is private to its connection: reads then share Knex's.
+  const reader = filename === ':memory:' ? undefined : new Database(filename, { readonly: true, fileMustExist: true });
+  reader?.pragma('busy_timeout = 1000');
   // Statements belong to a connection; Knex may replace its connection after an error.
   const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
   let inTransaction: Database.Database | undefined;
@@ -60,7 +68,7 @@ export function sqliteStatements(db: Knex): SqliteStatements {
     return statement;
   };
 
-  const onConnection = async <T>(work: (connection: Database.Database) => T): Promise<T> => {
+  const onKnexConnection = async <T>(work: (connection: Database.Database) => T): Promise<T> => {
     const connection = await pool.acquireConnection();
     try {
       return work(connection);
@@ -71,8 +79,9 @@ export function sqliteStatements(db: Knex): SqliteStatements {
 
   return {
     row: <T>(build: Build) => {
-      const { sql, bind } = compile(build((index) => placeholder(index)).first());
-      return (...args: Value[]) => onConnection((connection) => statementOn(connection, sql).get(...bind(args)) as T | undefined);
+      const { sql, bind } = compile(build(placeholder).first());
+      if (reader) return async (...args: Value[]) => statementOn(reader, sql).get(...bind(args)) as T | undefined;
+      return (...args: Value[]) => onKnexConnection((connection) => statementOn(connection, sql).get(...bind(args)) as T | undefined);
     },
     write: (build: Build) => {
       const { sql, bind } = compile(build(placeholder));
@@ -82,7 +91,7 @@ export function sqliteStatements(db: Knex): SqliteStatements {
       };
     },
     transaction: <T>(work: () => T) =>
-      onConnection((connection) => {
+      onKnexConnection((connection) => {
         inTransaction = connection;
         try {
           return connection.transaction(work)();
@@ -90,6 +99,7 @@ export function sqliteStatements(db: Knex): SqliteStatements {
           inTransaction = undefined;
         }
       }),
+    close: () => reader?.close(),
   };
 }
 
