@@ -26,7 +26,7 @@ import { createLogger } from './adapters/logging/logger.js';
 import type { Logger } from './adapters/logging/logger.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
 import { migrate, openDatabase, parseDatabaseUrl } from './adapters/sql/database.js';
-import { isSqlite, sqliteStatements, throughKnex } from './adapters/sql/statements.js';
+import { isSqlite, postgresStatements, sqliteStatements } from './adapters/sql/statements.js';
 import type { Statements } from './adapters/sql/statements.js';
 import { SqlTokenStore } from './adapters/sql/sql-token-store.js';
 import { SqlUserStore } from './adapters/sql/sql-user-store.js';
@@ -83,7 +83,7 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
 
 interface Stores {
   db: Knex;
-  /** The queries on every request's path (SQLite: prepared statements). */
+  /** The queries on every request's path, prepared. */
   statements: Statements;
   redis: Redis | undefined;
   close(): Promise<void>;
@@ -94,9 +94,9 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
   const target = parseDatabaseUrl(config.database.url, cwd);
   const db = openDatabase(target);
   const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
-  let statements: Statements = throughKnex;
+  let statements: Statements | undefined;
   const close = async () => {
-    if (isSqlite(statements)) statements.close();
+    if (statements && isSqlite(statements)) statements.close();
     redis?.disconnect();
     await db.destroy();
   };
@@ -105,7 +105,7 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
     if (redis) await waitFor('redis', () => redis.ping());
     await migrate(db);
     // Opened after the migrations, so the file and its tables exist.
-    if (target.dialect === 'sqlite') statements = sqliteStatements(db, target.filename);
+    statements = target.dialect === 'sqlite' ? sqliteStatements(db, target.filename) : postgresStatements(db);
   } catch (error) {
     await close();
     throw error;

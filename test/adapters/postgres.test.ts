@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
 import { migrate, openDatabase } from '../../src/adapters/sql/database.js';
 import { SqlTokenStore } from '../../src/adapters/sql/sql-token-store.js';
+import { postgresStatements } from '../../src/adapters/sql/statements.js';
 import { SqlUserStore } from '../../src/adapters/sql/sql-user-store.js';
 import { describeTokenStoreContract } from '../contracts/token-store.contract.js';
 import { describeUserStoreContract } from '../contracts/user-store.contract.js';
@@ -26,13 +27,14 @@ async function freshStores() {
 
 // Without PostgreSQL the harness has printed a loud line (or failed, in CI); the suites show as skipped.
 describe.skipIf(!postgres.available)('PostgreSQL adapters', () => {
+  // As the server wires them: the hot reads as named prepared statements.
   describeUserStoreContract('postgres', async () => {
     const { db, close } = await freshStores();
-    return { store: new SqlUserStore(db), close };
+    return { store: new SqlUserStore(db, postgresStatements(db)), close };
   });
   describeTokenStoreContract('postgres', async () => {
     const { db, close } = await freshStores();
-    return { store: new SqlTokenStore(db), close };
+    return { store: new SqlTokenStore(db, postgresStatements(db)), close };
   });
 
   // A test table is tiny, so the planner would scan it anyway: with sequential scans off it
