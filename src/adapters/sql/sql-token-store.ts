@@ -16,6 +16,9 @@ interface TokenRow {
   revoked_at: unknown;
 }
 
+/** Named, not `*`: a prepared statement keeps its result shape (see sql-user-store). */
+const COLUMNS = ['token_hash', 'family_id', 'user_id', 'expires_at', 'created_at', 'consumed_at', 'revoked_at'] as const;
+
 /** Refresh tokens (keyed hashes only) in the `refresh_tokens` table. */
 export class SqlTokenStore implements TokenStore {
   readonly #byHash;
@@ -26,7 +29,7 @@ export class SqlTokenStore implements TokenStore {
     statements: Statements = throughKnex,
   ) {
     this.#byHash = statements.row<TokenRow & { family_revoked_at: unknown }>((arg) =>
-      db('refresh_tokens as t').where('t.token_hash', arg(0)).select('t.*', familyRevokedAt(db)),
+      db('refresh_tokens as t').where('t.token_hash', arg(0)).select(...COLUMNS.map((column) => `t.${column}`), familyRevokedAt(db)),
     );
     this.#rotate = isSqlite(statements) ? preparedRotation(db, statements) : knexRotation(db);
   }
@@ -92,7 +95,7 @@ function consumeLive(db: Knex, parentHash: string, now: string): Knex.QueryBuild
     .update({ consumed_at: now });
 }
 
-/** Consume and insert as a Knex transaction: two round trips inside it (PostgreSQL). */
+/** Consume and insert as a Knex transaction (PostgreSQL; SQLite without prepared statements). */
 function knexRotation(db: Knex) {
   return (parentHash: string, successor: RefreshToken, now: Date) =>
     db.transaction(async (trx) => {
@@ -101,8 +104,6 @@ function knexRotation(db: Knex) {
       return true;
     });
 }
-
-const COLUMNS = ['token_hash', 'family_id', 'user_id', 'expires_at', 'created_at', 'consumed_at', 'revoked_at'] as const;
 
 /** Consume and insert as prepared statements in one synchronous SQLite transaction. */
 function preparedRotation(db: Knex, statements: SqliteStatements) {

@@ -20,7 +20,13 @@ interface UserRow {
   last_login_at: unknown;
 }
 
-/** Users in pico-auth's `users` table, through Knex (SQLite or PostgreSQL). */
+/**
+ * The columns read, named: a prepared statement keeps its result shape, so a column a
+ * later migration adds must not change what it returns (PostgreSQL refuses that).
+ */
+const USER_COLUMNS = ['id', 'email', 'display_name', 'password_hash', 'role', 'org_id', 'status', 'created_at', 'last_login_at'] as const;
+
+/** Users in pico-auth's `users` table (SQLite or PostgreSQL); the hot reads are prepared. */
 export class SqlUserStore implements UserStore {
   readonly #byId;
   readonly #byEmail;
@@ -29,8 +35,8 @@ export class SqlUserStore implements UserStore {
     private readonly db: Knex,
     statements: Statements = throughKnex,
   ) {
-    this.#byId = statements.row<UserRow>((arg) => db('users').where({ id: arg(0) }));
-    this.#byEmail = statements.row<UserRow>((arg) => db('users').where({ email: arg(0) }));
+    this.#byId = statements.row<UserRow>((arg) => db('users').select(USER_COLUMNS).where({ id: arg(0) }));
+    this.#byEmail = statements.row<UserRow>((arg) => db('users').select(USER_COLUMNS).where({ email: arg(0) }));
   }
 
   create(user: User): Promise<void> {

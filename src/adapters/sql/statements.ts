@@ -8,8 +8,8 @@ export type Build = (arg: Arg) => Knex.QueryBuilder;
 export type Value = string | number | null;
 
 /**
- * The queries on every request's path (a user per bearer call; a token read and its
- * rotation per refresh), built once with Knex and then run with fresh arguments.
+ * The reads on every request's path (a user per bearer call; a token and its owner per
+ * refresh), built once with Knex and then run with fresh arguments.
  */
 export interface Statements {
   /** A single-row SELECT. */
@@ -86,9 +86,9 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
   // An in-memory database is private to its connection: reads then share Knex's.
   const reader = filename === ':memory:' ? undefined : new Database(filename, { readonly: true, fileMustExist: true });
   reader?.pragma('busy_timeout = 1000');
-  // Statements belong to a connection; Knex may replace its connection after an error.
+  // Statements belong to a connection: should Knex ever replace its own, they are prepared anew.
   const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-  let inTransaction: Database.Database | undefined;
+  let transactionConnection: Database.Database | undefined;
 
   const statementOn = (connection: Database.Database, sql: string) => {
     let bySql = prepared.get(connection);
@@ -116,17 +116,19 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
     write: (build: Build) => {
       const { sql, bind } = compile(build(placeholder));
       return (...args: Value[]) => {
-        if (!inTransaction) throw new Error('a prepared write runs only inside transaction()');
-        return statementOn(inTransaction, sql).run(...bind(args)).changes;
+        if (!transactionConnection) throw new Error('a prepared write runs only inside transaction()');
+        return statementOn(transactionConnection, sql).run(...bind(args)).changes;
       };
     },
     transaction: <T>(work: () => T) =>
       onKnexConnection((connection) => {
-        inTransaction = connection;
+        // A transaction left open on the connection would turn this one into a savepoint.
+        if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
+        transactionConnection = connection;
         try {
           return connection.transaction(work)();
         } finally {
-          inTransaction = undefined;
+          transactionConnection = undefined;
         }
       }),
     close: () => reader?.close(),
