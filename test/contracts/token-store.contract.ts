@@ -147,6 +147,18 @@ export function describeTokenStoreContract(name: string, makeStore: () => Promis
       expect((await store.findByHash(parent.hash))?.consumedAt).toBeNull();
     });
 
+    it('changes nothing when the successor cannot be stored (its hash is taken)', async () => {
+      const parent = newToken();
+      const squatter = newToken();
+      await store.create(parent);
+      await store.create(squatter);
+      const rotation = store.rotate(parent.hash, { ...successorOf(parent, at(1_000)), hash: squatter.hash }, at(1_000));
+      // Refused or failed, the store is as it was: the parent still live, the other token untouched.
+      await rotation.then((rotated) => expect(rotated).toBe(false), (error: unknown) => expect(error).toBeInstanceOf(Error));
+      expect(await store.findByHash(parent.hash)).toEqual(parent);
+      expect(await store.findByHash(squatter.hash)).toEqual(squatter);
+    });
+
     it('refuses to rotate an unknown parent and stores nothing', async () => {
       const successor = newToken();
       expect(await store.rotate(newHash(), successor, at(1_000))).toBe(false);

@@ -47,6 +47,7 @@ return t`;
 const ROTATE = `
 local p = redis.call('HMGET', KEYS[1], 'family', 'user', 'exp', 'consumed', 'revoked')
 if not p[1] or p[4] ~= '' or p[5] ~= '' or tonumber(p[3]) <= tonumber(ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local familyKey = ARGV[2] .. 'fam:' .. p[1]
 local familyRevoked = redis.call('HGET', familyKey, 'revoked')
 if familyRevoked ~= '' then return 0 end
