@@ -1,7 +1,9 @@
 import { Unavailable } from '../../domain/errors.js';
 
 const UNIQUE_VIOLATION = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', 'SQLITE_IOERR']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+/** SQLite's primary codes for "cannot get at the file now"; extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_WRITE, …) share their prefix. */
+const SQLITE_UNREACHABLE = /^SQLITE_(BUSY|CANTOPEN|IOERR)(_|$)/;
 
 export function isUniqueViolation(error: unknown): boolean {
   return UNIQUE_VIOLATION.has(codeOf(error));
@@ -17,7 +19,7 @@ export function translateDbError(error: unknown): unknown {
   const connectionLost = /Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(String((error as Error)?.message));
   // 08xxx: connection exceptions; 57P0x: shutting down or starting; 57014: statement
   // timeout; 53300: too many connections.
-  if (UNREACHABLE.has(code) || /^(08|57P0|57014|53300)/.test(code) || name === 'KnexTimeoutError' || connectionLost) {
+  if (UNREACHABLE.has(code) || SQLITE_UNREACHABLE.test(code) || /^(08|57P0|57014|53300)/.test(code) || name === 'KnexTimeoutError' || connectionLost) {
     return new Unavailable('database', { cause: error });
   }
   return error;
