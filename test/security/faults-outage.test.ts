@@ -30,6 +30,23 @@ function hostAndPort(url: string, defaultPort: number): [string, number] {
   return [hostname, port ? Number(port) : defaultPort];
 }
 
+function expectUnavailable(reply: Reply): void {
+  expectError(reply, 503, 'unavailable');
+}
+
+/** Polls login until it answers 200, for at most ~10 s; then the server must be ready. */
+async function expectRecovery(server: InProcessServer, email: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let last: Reply | undefined;
+  while (Date.now() < deadline) {
+    last = await send(`${server.api}/login`, { email, password: PASSWORD });
+    if (last.status === 200) break;
+    await sleep(250);
+  }
+  expect({ status: last?.status, body: last?.status === 200 ? undefined : last?.body }).toEqual({ status: 200, body: undefined });
+  expect((await get(`${server.baseUrl}/ready`)).status).toBe(200);
+}
+
 describe.skipIf(!(postgres.available && redis.available))('a store outage (PostgreSQL and Redis behind TCP proxies)', () => {
   let server: InProcessServer;
   let api: string;
@@ -60,10 +77,6 @@ describe.skipIf(!(postgres.available && redis.available))('a store outage (Postg
 
   const loginAs = (email: string, password = PASSWORD) => send(`${api}/login`, { email, password });
 
-  function expectUnavailable(reply: Reply): void {
-    expectError(reply, 503, 'unavailable');
-  }
-
   async function expectNotReady(missing: 'database' | 'redis'): Promise<void> {
     const ready = await get(`${server.baseUrl}/ready`);
     const present = missing === 'database' ? 'redis' : 'database';
@@ -73,19 +86,6 @@ describe.skipIf(!(postgres.available && redis.available))('a store outage (Postg
     });
     // The process itself lives on.
     expect((await get(`${server.baseUrl}/health`)).status).toBe(200);
-  }
-
-  /** Polls login until it answers 200, for at most ~10 s. */
-  async function expectRecovery(email: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    let last: Reply | undefined;
-    while (Date.now() < deadline) {
-      last = await loginAs(email);
-      if (last.status === 200) break;
-      await sleep(250);
-    }
-    expect({ status: last?.status, body: last?.status === 200 ? undefined : last?.body }).toEqual({ status: 200, body: undefined });
-    expect((await get(`${server.baseUrl}/ready`)).status).toBe(200);
   }
 
   it('Redis down: login and refresh answer 503 unavailable, /ready names redis; back without a restart', async () => {
@@ -100,7 +100,7 @@ describe.skipIf(!(postgres.available && redis.available))('a store outage (Postg
       redisProxy.resume();
     }
 
-    await expectRecovery(session.email);
+    await expectRecovery(server, session.email);
     // The refresh refused during the outage consumed nothing: the session lives on.
     expect((await refreshWith(api, session.refreshToken)).status).toBe(200);
   });
@@ -118,7 +118,7 @@ describe.skipIf(!(postgres.available && redis.available))('a store outage (Postg
       databaseProxy.resume();
     }
 
-    await expectRecovery(session.email);
+    await expectRecovery(server, session.email);
     expect((await refreshWith(api, session.refreshToken)).status).toBe(200);
     expect((await get(`${api}/me`, session.accessToken)).status).toBe(200);
   });
@@ -147,4 +147,40 @@ describe.skipIf(!(postgres.available && redis.available))('a store outage (Postg
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && (await call(`${server.baseUrl}/ready`)).status !== 200) await sleep(250);
   }
+});
+
+// Without Redis the refresh tokens live in PostgreSQL too: its outage must fail closed and lose nothing.
+describe.skipIf(!postgres.available)('a PostgreSQL outage with no Redis (refresh tokens in SQL)', () => {
+  let server: InProcessServer;
+  let proxy: TcpProxy;
+  const releases: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    const database = await postgres.fresh();
+    releases.push(database.close);
+    proxy = await startProxy(...hostAndPort(database.url, 5432));
+    releases.push(proxy.close);
+    server = await startInProcess({ DATABASE_URL: through(database.url, proxy), AUTH_IP_RATE_LIMIT: '0' });
+  });
+  afterAll(async () => {
+    proxy?.resume();
+    await server?.stop();
+    for (const release of releases.reverse()) await release();
+  });
+
+  it('answers refresh and bearer calls with 503 while it lasts, consumes nothing, and serves again without a restart', async () => {
+    const session = await registerAndLogin(server.api);
+
+    proxy.pause();
+    try {
+      expectUnavailable(await refreshWith(server.api, session.refreshToken));
+      expectUnavailable(await get(`${server.api}/me`, session.accessToken));
+    } finally {
+      proxy.resume();
+    }
+
+    await expectRecovery(server, session.email);
+    expect((await refreshWith(server.api, session.refreshToken)).status).toBe(200);
+    expect((await get(`${server.api}/me`, session.accessToken)).status).toBe(200);
+  });
 });

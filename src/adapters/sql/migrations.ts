@@ -5,6 +5,8 @@ export interface Migration {
   name: string;
   up(db: Knex): Promise<void>;
   down(db: Knex): Promise<void>;
+  /** `transaction: false` runs the migration outside a transaction (Knex's own option). */
+  config?: { transaction: boolean };
 }
 
 /**
@@ -94,19 +96,24 @@ export const MIGRATIONS: Migration[] = [
   {
     // "Is any token of this family revoked?" runs on every refresh. With family_id alone
     // it read the whole family, which grows by one token per rotation; with revoked_at
-    // in the index it is one seek, however long the session has lived.
+    // in the index it is one seek, however long the session has lived. On PostgreSQL the
+    // index is built CONCURRENTLY, so a large token table stays writable meanwhile; that
+    // cannot run inside a transaction, and a run cut short is simply run again.
     name: '005_family_revocation_index',
+    config: { transaction: false },
     async up(db) {
-      await db.schema.alterTable('refresh_tokens', (table) => {
-        table.index(['family_id', 'revoked_at'], 'ix_refresh_tokens_family_id_revoked_at');
-        table.dropIndex(['family_id'], 'ix_refresh_tokens_family_id');
-      });
+      await replaceIndex(db, { drop: 'ix_refresh_tokens_family_id', create: 'ix_refresh_tokens_family_id_revoked_at', columns: 'family_id, revoked_at' });
     },
     async down(db) {
-      await db.schema.alterTable('refresh_tokens', (table) => {
-        table.index(['family_id'], 'ix_refresh_tokens_family_id');
-        table.dropIndex(['family_id', 'revoked_at'], 'ix_refresh_tokens_family_id_revoked_at');
-      });
+      await replaceIndex(db, { drop: 'ix_refresh_tokens_family_id_revoked_at', create: 'ix_refresh_tokens_family_id', columns: 'family_id' });
     },
   },
 ];
+
+/** Builds `create` on refresh_tokens, then drops `drop`; a half-built `create` from an earlier try is rebuilt. */
+async function replaceIndex(db: Knex, index: { drop: string; create: string; columns: string }): Promise<void> {
+  const concurrently = (db.client as { dialect: string }).dialect === 'postgresql' ? 'concurrently ' : '';
+  await db.raw(`drop index ${concurrently}if exists ${index.create}`);
+  await db.raw(`create index ${concurrently}${index.create} on refresh_tokens (${index.columns})`);
+  await db.raw(`drop index ${concurrently}if exists ${index.drop}`);
+}
