@@ -56,3 +56,18 @@ describe('refresh-token queries on SQLite', () => {
     }
   });
 });
+
+describe('prepared statements on SQLite', () => {
+  // SQLite re-plans a statement whose bound LIMIT may change: `.first()` re-parsed every read.
+  it('bind only their arguments, so a statement is parsed once, not on every run', async () => {
+    const { db, statements, close } = await preparedSqlite();
+    try {
+      expect(() => statements.row((arg) => db('users').where({ id: arg(0) }).first())).toThrow(/binds only its arguments/);
+      expect(() => statements.row((arg) => db('users').where({ id: arg(0), status: 'active' }))).toThrow(/binds only its arguments/);
+      const byId = statements.row<{ id: string }>((arg) => db('users').select('id').where({ id: arg(0) }));
+      await expect(byId('nobody')).resolves.toBeUndefined();
+    } finally {
+      await close();
+    }
+  });
+});

@@ -12,7 +12,7 @@ export type Value = string | number | null;
  * refresh), built once with Knex and then run with fresh arguments.
  */
 export interface Statements {
-  /** A single-row SELECT. */
+  /** A SELECT by a unique key: its first row, if any. */
   row<T>(build: Build): (...args: Value[]) => Promise<T | undefined>;
 }
 
@@ -55,7 +55,7 @@ export function postgresStatements(db: Knex): Statements {
   const pool = db.client as KnexPool<PgClient>;
   return {
     row: <T>(build: Build) => {
-      const { sql, bind } = compile(build(placeholder).first());
+      const { sql, bind } = compile(build(placeholder));
       // Named by the SQL itself: one text, one name, on every connection.
       const name = `pico_auth_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
       return async (...args: Value[]) => {
@@ -109,7 +109,7 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
 
   return {
     row: <T>(build: Build) => {
-      const { sql, bind } = compile(build(placeholder).first());
+      const { sql, bind } = compile(build(placeholder));
       if (reader) return async (...args: Value[]) => statementOn(reader, sql).get(...bind(args)) as T | undefined;
       return (...args: Value[]) => onKnexConnection((connection) => statementOn(connection, sql).get(...bind(args)) as T | undefined);
     },
@@ -141,10 +141,17 @@ function placeholder(index: number): string {
   return `${PLACEHOLDER}${index}`;
 }
 
-/** The query's SQL, and how to turn a call's arguments into its bindings. */
-function compile(query: Knex.QueryBuilder): { sql: string; bind: (args: Value[]) => unknown[] } {
+/**
+ * The query's SQL, and how to turn a call's arguments into its bindings. Every binding
+ * must be an argument: SQLite re-plans a statement on each run when a bound value can
+ * change its plan (a bound `LIMIT`, as Knex's `.first()` writes, re-parsed the SQL on
+ * every call), so constants belong in the SQL and a unique key makes `LIMIT 1` needless.
+ */
+function compile(query: Knex.QueryBuilder): { sql: string; bind: (args: Value[]) => Value[] } {
   const { sql, bindings } = query.toSQL().toNative();
-  const bind = (args: Value[]) =>
-    bindings.map((value) => (typeof value === 'string' && value.startsWith(PLACEHOLDER) ? args[Number(value.slice(PLACEHOLDER.length))] : value));
-  return { sql, bind };
+  const positions = bindings.map((value) => {
+    if (typeof value !== 'string' || !value.startsWith(PLACEHOLDER)) throw new Error(`a prepared statement binds only its arguments: ${sql}`);
+    return Number(value.slice(PLACEHOLDER.length));
+  });
+  return { sql, bind: (args) => positions.map((position) => args[position] as Value) };
 }
