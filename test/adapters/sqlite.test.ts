@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
 import { sqliteStatements } from '../../src/adapters/sql/statements.js';
@@ -15,6 +16,7 @@ async function preparedSqlite() {
   const statements = sqliteStatements(db, path);
   return {
     db,
+    path,
     statements,
     close: async () => {
       statements.close();
@@ -67,6 +69,36 @@ describe('prepared statements on SQLite', () => {
       const byId = statements.row<{ id: string }>((arg) => db('users').select('id').where({ id: arg(0) }));
       await expect(byId('nobody')).resolves.toBeUndefined();
     } finally {
+      await close();
+    }
+  });
+
+  it('commit the transactions of one tick together, each with its own outcome, reported once committed', async () => {
+    const { db, path, statements, close } = await preparedSqlite();
+    const observer = new Database(path, { readonly: true });
+    try {
+      await db.schema.createTable('keys', (table) => table.string('k').primary());
+      const insert = statements.write((arg) => db('keys').insert({ k: arg(0) }));
+      const byKey = statements.row<{ k: string }>((arg) => db('keys').select('k').where({ k: arg(0) }));
+      const outcomes = await Promise.allSettled([
+        statements.transaction(() => insert('a')).then(() => byKey('a')),
+        statements.transaction(() => {
+          insert('b');
+          insert('a'); // taken: this transaction fails, and its 'b' goes with it
+        }),
+        statements.transaction(() => {
+          // One transaction: the first one's row is not committed yet, so no other connection sees it.
+          expect(observer.prepare('select k from keys where k = ?').get('a')).toBeUndefined();
+          return insert('c');
+        }),
+      ]);
+      // The first one's outcome came after the commit: the read-only connection saw its row.
+      expect(outcomes[0]).toEqual({ status: 'fulfilled', value: { k: 'a' } });
+      expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' } });
+      expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 1 });
+      expect(await db('keys').orderBy('k').pluck('k')).toEqual(['a', 'c']);
+    } finally {
+      observer.close();
       await close();
     }
   });

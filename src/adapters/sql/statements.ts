@@ -21,7 +21,7 @@ export interface SqliteStatements extends Statements {
   close(): void;
   /** A write statement: run inside `transaction`, it returns the number of rows it changed. */
   write(build: Build): (...args: Value[]) => number;
-  /** Runs `work` (which must not await) as one transaction: all of it or none. */
+  /** Runs `work` (which must not await) atomically: all of it or none. Those asked for in one tick commit together. */
   transaction<T>(work: () => T): Promise<T>;
 }
 
@@ -107,6 +107,30 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
     }
   };
 
+  /**
+   * Group commit: the transactions asked for in one turn of the event loop run as
+   * savepoints of one SQLite transaction, so they share its BEGIN, COMMIT and WAL write.
+   * Each one's outcome is its own (a failing one rolls back to its savepoint alone), and
+   * is reported only once the whole has committed.
+   */
+  const queued: Queued[] = [];
+  const commitQueued = () => {
+    const batch = queued.splice(0);
+    onKnexConnection((connection) => {
+      // A transaction left open on the connection would turn this one into a savepoint.
+      if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
+      transactionConnection = connection;
+      try {
+        return connection.transaction(() => batch.map(({ work }) => runSavepoint(connection, work)))();
+      } finally {
+        transactionConnection = undefined;
+      }
+    }).then(
+      (outcomes) => outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]?.resolve(outcome.value) : batch[i]?.reject(outcome.error))),
+      (error: unknown) => batch.forEach((item) => item.reject(error)),
+    );
+  };
+
   return {
     row: <T>(build: Build) => {
       const { sql, bind } = compile(build(placeholder));
@@ -121,18 +145,29 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
       };
     },
     transaction: <T>(work: () => T) =>
-      onKnexConnection((connection) => {
-        // A transaction left open on the connection would turn this one into a savepoint.
-        if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
-        transactionConnection = connection;
-        try {
-          return connection.transaction(work)();
-        } finally {
-          transactionConnection = undefined;
-        }
+      new Promise<T>((resolve, reject) => {
+        if (queued.push({ work, resolve, reject } as Queued) === 1) setImmediate(commitQueued);
       }),
     close: () => reader?.close(),
   };
+}
+
+interface Queued {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Runs `work` as a savepoint of the open transaction; an error SQLite answered by rolling back the whole transaction fails the whole. */
+function runSavepoint(connection: Database.Database, work: () => unknown): Outcome {
+  try {
+    return { ok: true, value: connection.transaction(work)() };
+  } catch (error) {
+    if (!connection.inTransaction) throw error;
+    return { ok: false, error };
+  }
 }
 
 const PLACEHOLDER = '\u0000pico-auth-argument-';
