@@ -21,6 +21,7 @@ describe('JWKS', () => {
     expect(api.status).toBe(200);
     expect(wellKnown.status).toBe(200);
     expect(wellKnown.body).toEqual(api.body);
+    for (const answer of [api, wellKnown]) expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(api.body.keys.length).toBeGreaterThanOrEqual(1);
     for (const key of api.body.keys as JWK[]) {
       expect(key).toMatchObject({ kty: 'RSA', kid: expect.any(String), use: 'sig', alg: 'RS256' });

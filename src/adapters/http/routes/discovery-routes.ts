@@ -35,8 +35,9 @@ export function discoveryRoutes(router: Router, options: DiscoveryOptions): void
   router.get('/.well-known/openid-configuration', configuration);
 }
 
+/** The bytes and headers are fixed at start-up: a request costs no serializing, encoding or type lookup. */
 function cachedJson(document: object) {
-  const body = JSON.stringify(document);
+  const body = Buffer.from(JSON.stringify(document));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   return (ctx: Context) => {
     ctx.set('Cache-Control', KEYS_CACHE_CONTROL);
@@ -45,7 +46,7 @@ function cachedJson(document: object) {
       ctx.status = 304;
       return;
     }
-    ctx.type = 'application/json';
+    ctx.set('Content-Type', 'application/json; charset=utf-8');
     ctx.body = body;
   };
 }
