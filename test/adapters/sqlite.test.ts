@@ -91,14 +91,40 @@ describe('prepared statements on SQLite', () => {
           expect(observer.prepare('select k from keys where k = ?').get('a')).toBeUndefined();
           return insert('c');
         }),
+        statements.transaction(() => {
+          insert('d');
+          throw new Error('refused by its own code');
+        }),
       ]);
       // The first one's outcome came after the commit: the read-only connection saw its row.
       expect(outcomes[0]).toEqual({ status: 'fulfilled', value: { k: 'a' } });
       expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' } });
       expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 1 });
+      expect(outcomes[3]).toMatchObject({ status: 'rejected', reason: { message: 'refused by its own code' } });
       expect(await db('keys').orderBy('k').pluck('k')).toEqual(['a', 'c']);
     } finally {
       observer.close();
+      await close();
+    }
+  });
+
+  it('fail the whole batch, committing nothing, on any SQLite error other than a constraint', async () => {
+    const { db, statements, close } = await preparedSqlite();
+    try {
+      await db.schema.createTable('keys', (table) => table.string('k').primary());
+      const insert = statements.write((arg) => db('keys').insert({ k: arg(0) }));
+      const broken = statements.write((arg) => db('no_such_table').insert({ k: arg(0) }));
+      const outcomes = await Promise.allSettled([
+        statements.transaction(() => insert('a')),
+        statements.transaction(() => broken('b')),
+        statements.transaction(() => insert('c')),
+      ]);
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_ERROR' } });
+      expect(await db('keys').pluck('k')).toEqual([]);
+      // The connection is left clean: the next batch commits.
+      await expect(statements.transaction(() => insert('d'))).resolves.toBe(1);
+      expect(await db('keys').pluck('k')).toEqual(['d']);
+    } finally {
       await close();
     }
   });

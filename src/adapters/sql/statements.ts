@@ -110,18 +110,22 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
   /**
    * Group commit: the transactions asked for in one turn of the event loop run as
    * savepoints of one SQLite transaction, so they share its BEGIN, COMMIT and WAL write.
-   * Each one's outcome is its own (a failing one rolls back to its savepoint alone), and
-   * is reported only once the whole has committed.
+   * Each one's refusal (a constraint, an error of its own) rolls back its savepoint
+   * alone; any other SQLite error fails the batch. Outcomes are reported only once the
+   * whole has committed. `BEGIN IMMEDIATE` waits for another process's write lock once
+   * per batch, not once per statement.
    */
   const queued: Queued[] = [];
   const commitQueued = () => {
-    const batch = queued.splice(0);
+    const batch = queued.splice(0, MAX_BATCH);
+    if (queued.length > 0) setImmediate(commitQueued);
     onKnexConnection((connection) => {
       // A transaction left open on the connection would turn this one into a savepoint.
       if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
       transactionConnection = connection;
       try {
-        return connection.transaction(() => batch.map(({ work }) => runSavepoint(connection, work)))();
+        const savepoint = connection.transaction((work: () => unknown) => work());
+        return connection.transaction(() => batch.map(({ work }) => runSavepoint(connection, savepoint, work))).immediate();
       } finally {
         transactionConnection = undefined;
       }
@@ -159,13 +163,22 @@ interface Queued {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+type Savepoint = Database.Transaction<(work: () => unknown) => unknown>;
 
-/** Runs `work` as a savepoint of the open transaction; an error SQLite answered by rolling back the whole transaction fails the whole. */
-function runSavepoint(connection: Database.Database, work: () => unknown): Outcome {
+/** Bounds how long one batch holds the event loop and the write lock. */
+const MAX_BATCH = 256;
+
+/**
+ * Runs `work` as a savepoint of the open transaction. Only its own refusal is its alone:
+ * any other SQLite error (I/O, full disk, a failed rollback to the savepoint) may have
+ * left the savepoint or the whole transaction behind, so it fails the batch.
+ */
+function runSavepoint(connection: Database.Database, savepoint: Savepoint, work: () => unknown): Outcome {
   try {
-    return { ok: true, value: connection.transaction(work)() };
+    return { ok: true, value: savepoint(work) };
   } catch (error) {
-    if (!connection.inTransaction) throw error;
+    const refusal = !(error instanceof Database.SqliteError) || error.code.startsWith('SQLITE_CONSTRAINT');
+    if (!refusal || !connection.inTransaction) throw error;
     return { ok: false, error };
   }
 }
