@@ -45,6 +45,23 @@ describe('JWKS', () => {
     expect(await calculateJwkThumbprint(key!, 'sha256')).toBe(protectedHeader.kid);
   });
 
+  // Paths without parameters take a shortcut past @koa/router; every other form still goes through it.
+  it('answers alike on its exact path, with a trailing slash, in other letter case and to HEAD; other methods get 404', async () => {
+    const exact = await call(`${server.api}/jwks`);
+    expect(exact.status).toBe(200);
+    for (const variant of [`${server.api}/jwks/`, `${server.baseUrl}/API/V1/AUTH/JWKS`]) {
+      const answer = await call(variant);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual(exact.body);
+      expect(answer.headers.get('cache-control')).toBe(exact.headers.get('cache-control'));
+    }
+    const head = await fetch(`${server.api}/jwks`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(exact.headers.get('etag'));
+    expect(await head.text()).toBe('');
+    expectError(await call(`${server.api}/jwks`, { method: 'POST' }), 404, 'not_found');
+  });
+
   it('answers 304 to a matching If-None-Match, and 200 to a stale one', async () => {
     const first = await call(`${server.api}/jwks`);
     const etag = first.headers.get('etag');

@@ -9,13 +9,13 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Tags each request with an id (a caller's X-Request-Id if it is sane), its client IP and an audit log. */
 export function requestContext(logger: Logger, trustedHops: number) {
-  return async function tagRequest(ctx: Context, next: Next): Promise<void> {
+  return function tagRequest(ctx: Context, next: Next): Promise<void> {
     const offered = ctx.get('X-Request-Id');
     const requestId = SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     ctx.state.requestId = requestId;
     ctx.state.caller = { ip: clientIp(ctx, trustedHops), audit: auditLog(logger, requestId) } satisfies RequestContext;
     ctx.set('X-Request-Id', requestId);
-    await next();
+    return next();
   };
 }
 
