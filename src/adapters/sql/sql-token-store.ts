@@ -31,7 +31,7 @@ export class SqlTokenStore implements TokenStore {
     this.#byHash = statements.row<TokenRow & { family_revoked_at: unknown }>((arg) =>
       db('refresh_tokens as t').where('t.token_hash', arg(0)).select(...COLUMNS.map((column) => `t.${column}`), familyRevokedAt(db)),
     );
-    this.#rotate = isSqlite(statements) ? preparedRotation(db, statements) : knexRotation(db);
+    this.#rotate = isSqlite(statements) ? preparedRotation(db, statements) : db.client.config.client === 'pg' ? postgresRotation(db) : knexRotation(db);
   }
 
   create(token: RefreshToken): Promise<void> {
@@ -95,7 +95,27 @@ function consumeLive(db: Knex, parentHash: string, now: string): Knex.QueryBuild
     .update({ consumed_at: now });
 }
 
-/** Consume and insert as a Knex transaction (PostgreSQL; SQLite without prepared statements). */
+/**
+ * Consume and insert as one statement on PostgreSQL: the insert reads the consumed row
+ * from a data-modifying CTE, so both happen or neither, in one round trip rather than
+ * the four of a transaction (BEGIN, UPDATE, INSERT, COMMIT).
+ */
+function postgresRotation(db: Knex) {
+  const insertColumns = COLUMNS.join(', ');
+  // A bare parameter in a SELECT list is text: timestamps need their type spelled out.
+  const insertValues = COLUMNS.map((column) => (column.endsWith('_at') ? '?::timestamptz' : '?')).join(', ');
+  return async (parentHash: string, successor: RefreshToken, now: Date) => {
+    const consume = consumeLive(db, parentHash, toDbTime(now)).returning('token_hash').toSQL();
+    const row = toRow(successor);
+    const result = (await db.raw(`with consumed as (${consume.sql}) insert into refresh_tokens (${insertColumns}) select ${insertValues} from consumed`, [
+      ...consume.bindings,
+      ...COLUMNS.map((column) => row[column] as Knex.Value),
+    ])) as { rowCount: number };
+    return result.rowCount === 1;
+  };
+}
+
+/** Consume and insert as a Knex transaction (SQLite without prepared statements). */
 function knexRotation(db: Knex) {
   return (parentHash: string, successor: RefreshToken, now: Date) =>
     db.transaction(async (trx) => {
