@@ -59,16 +59,20 @@ async function ownStores(serverUrl, redisUrl) {
 const BASELINE_SECONDS = 4;
 
 /** What this machine can physically do for each ratio (see baselines.mjs). */
+const BARE_KOA = { name: 'bare Koa req/s', measure: async () => (await bareKoa()).rps };
 const BASELINES = {
   login: { name: 'argon2id verify/s', measure: () => argon2VerifyRate(BASELINE_SECONDS) },
   refresh: { name: 'RS256 sign/s', measure: () => rs256Rate('sign', BASELINE_SECONDS) },
-  me: { name: 'bare Koa req/s', measure: async () => (await bareKoa()).rps },
-  jwks: { name: 'bare Koa req/s', measure: async () => (await bareKoa()).rps },
+  me: BARE_KOA,
+  jwks: BARE_KOA,
 };
 
-/** Runs a scenario between two measurements of its baseline; the ratio is to their mean. */
-async function bracketed(name, scenario) {
-  const before = await BASELINES[name].measure();
+/**
+ * Runs a scenario between two measurements of its baseline; the ratio is to their mean.
+ * `before` may be the previous scenario's `after`, when both share a baseline.
+ */
+async function bracketed(name, scenario, before) {
+  before ??= await BASELINES[name].measure();
   const result = await scenario();
   const after = await BASELINES[name].measure();
   const baseline = (before + after) / 2;
@@ -101,7 +105,7 @@ async function benchShape(shape) {
     const pool = await freshTokens(api, users, CONNECTIONS * 2);
     scenarios.refresh = await bracketed('refresh', () => run('refresh', api, refreshRequests(pool)));
     scenarios.me = await bracketed('me', () => run('me', api, meRequests(users)));
-    scenarios.jwks = await bracketed('jwks', () => run('jwks', api, [{ method: 'GET', path: '/api/v1/auth/jwks' }]));
+    scenarios.jwks = await bracketed('jwks', () => run('jwks', api, [{ method: 'GET', path: '/api/v1/auth/jwks' }]), scenarios.me.baselineAfter);
     scenarios.mix = await run('mix (70% me, 20% refresh, 5% login, 5% jwks)', api, mixRequests(users, await freshTokens(api, users, CONNECTIONS * 2)));
     const timing = await enumerationTiming(api, users);
     const peakRssMb = peakRss(server.child.pid);

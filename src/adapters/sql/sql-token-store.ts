@@ -31,7 +31,7 @@ export class SqlTokenStore implements TokenStore {
     this.#byHash = statements.row<TokenRow & { family_revoked_at: unknown }>((arg) =>
       db('refresh_tokens as t').where('t.token_hash', arg(0)).select(...COLUMNS.map((column) => `t.${column}`), familyRevokedAt(db)),
     );
-    this.#rotate = isSqlite(statements) ? preparedRotation(db, statements) : db.client.config.client === 'pg' ? postgresRotation(db) : knexRotation(db);
+    this.#rotate = rotation(db, statements);
   }
 
   create(token: RefreshToken): Promise<void> {
@@ -93,6 +93,13 @@ function consumeLive(db: Knex, parentHash: string, now: string): Knex.QueryBuild
       db('refresh_tokens as r').select(db.raw('1')).whereRaw('r.family_id = refresh_tokens.family_id').whereNotNull('r.revoked_at'),
     )
     .update({ consumed_at: now });
+}
+
+/** Each store's fastest atomic rotation: the Knex transaction is left for SQLite without prepared statements. */
+function rotation(db: Knex, statements: Statements) {
+  if (isSqlite(statements)) return preparedRotation(db, statements);
+  if (db.client.config.client === 'pg') return postgresRotation(db);
+  return knexRotation(db);
 }
 
 /**
