@@ -1,6 +1,5 @@
 import { Router } from '@koa/router';
 import Koa from 'koa';
-import type { Context, Next } from 'koa';
 import type { Deps } from '../../application/deps.js';
 import type { Logger } from '../logging/logger.js';
 import { requestContext } from './context.js';
@@ -22,7 +21,7 @@ export interface HttpOptions {
   readiness: ReadinessChecks;
 }
 
-/** The Koa application: error handling first, then request tagging, then the routes. */
+/** The Koa application: error handling first, then request tagging and standing headers, then the routes. */
 export function createHttpApp(options: HttpOptions): Koa {
   const app = new Koa();
   // Errors are answered and logged by errorHandler; Koa's default printer would log twice.
@@ -37,19 +36,7 @@ export function createHttpApp(options: HttpOptions): Koa {
   healthRoutes(router, options.readiness);
 
   app.use(errorHandler(options.logger));
-  app.use(securityHeaders);
   app.use(requestContext(options.logger, options.trustedProxyHops));
   app.use(exactRoutes(router));
   return app;
-}
-
-/**
- * Auth answers must never be cached by browsers or proxies (RFC 6749 §5.1); public key
- * documents override this. Nothing to do after `next`, so no `async` layer: each one
- * costs every request a promise and a turn of the microtask queue.
- */
-function securityHeaders(ctx: Context, next: Next): Promise<void> {
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('X-Content-Type-Options', 'nosniff');
-  return next();
 }

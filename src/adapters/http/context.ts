@@ -7,9 +7,17 @@ import { clientIp } from './client-ip.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Tags each request with an id (a caller's X-Request-Id if it is sane), its client IP and an audit log. */
+/**
+ * Tags each request with an id (a caller's X-Request-Id if it is sane), its client IP and
+ * an audit log, and sets the headers every answer carries. Auth answers must never be
+ * cached by browsers or proxies (RFC 6749 §5.1); public key documents override this.
+ * Nothing to do after `next`, so no `async` layer: each one costs every request a
+ * promise and a turn of the microtask queue.
+ */
 export function requestContext(logger: Logger, trustedHops: number) {
   return function tagRequest(ctx: Context, next: Next): Promise<void> {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
     const offered = ctx.get('X-Request-Id');
     const requestId = SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     ctx.state.requestId = requestId;

@@ -20,7 +20,9 @@ export function exactRoutes(router: Router): Middleware {
     for (const method of layer.methods) {
       const key = `${method} ${String(layer.path)}`;
       // Two routes on one method and path run one after the other: the router does that.
-      chains.set(key, chains.has(key) ? undefined : compose(layer.stack as Middleware[]));
+      const stack = layer.stack as Middleware[];
+      // A lone handler is called as it is: composing one function only adds a dispatch.
+      chains.set(key, chains.has(key) ? undefined : stack.length === 1 ? stack[0] : compose(stack));
     }
   }
   return (ctx, next) => (chains.get(`${ctx.method} ${ctx.path}`) ?? routes)(ctx, next);

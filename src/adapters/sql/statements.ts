@@ -138,7 +138,11 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
   return {
     row: <T>(build: Build) => {
       const { sql, bind } = compile(build(placeholder));
-      if (reader) return async (...args: Value[]) => statementOn(reader, sql).get(...bind(args)) as T | undefined;
+      if (reader) {
+        // The reader is ours alone, never replaced: its statement is prepared once, here.
+        const statement = reader.prepare(sql);
+        return async (...args: Value[]) => statement.get(...bind(args)) as T | undefined;
+      }
       return (...args: Value[]) => onKnexConnection((connection) => statementOn(connection, sql).get(...bind(args)) as T | undefined);
     },
     write: (build: Build) => {
@@ -201,5 +205,7 @@ function compile(query: Knex.QueryBuilder): { sql: string; bind: (args: Value[])
     if (typeof value !== 'string' || !value.startsWith(PLACEHOLDER)) throw new Error(`a prepared statement binds only its arguments: ${sql}`);
     return Number(value.slice(PLACEHOLDER.length));
   });
+  // Arguments in their own order (the usual case) are bound as they are, with no copy.
+  if (positions.every((position, i) => position === i)) return { sql, bind: (args) => args };
   return { sql, bind: (args) => positions.map((position) => args[position] as Value) };
 }
