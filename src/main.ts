@@ -2,17 +2,22 @@
  * Composition root: reads the configuration, picks the adapters, wires them into the
  * use cases by hand, serves, and shuts down gracefully.
  */
+import cluster from 'node:cluster';
 import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { bootstrapAdmin } from './application/bootstrap-admin.js';
 import type { Deps } from './application/deps.js';
+import type { RateLimiter } from './application/ports.js';
 import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
 import { WeakPassword } from './domain/errors.js';
+import { ChannelRateLimiter, primaryChannel } from './adapters/cluster/channel-rate-limiter.js';
+import { startWorkers } from './adapters/cluster/workers.js';
 import { loadCommonPasswords } from './adapters/common-passwords.js';
 import { ConfigError, loadConfig } from './adapters/config/config.js';
 import type { Config } from './adapters/config/config.js';
 import { loadOrCreateKeyPair } from './adapters/crypto/key-files.js';
+import type { KeyPair } from './adapters/crypto/key-files.js';
 import { JoseTokenSigner } from './adapters/crypto/jose-signer.js';
 import { ArgonFirstPasswordHasher } from './adapters/crypto/password-hasher.js';
 import { HmacRefreshSecrets } from './adapters/crypto/refresh-secrets.js';
@@ -35,28 +40,26 @@ import { systemClock, uuidIds } from './adapters/system.js';
 /** How long start-up waits for the database to answer (SPEC §4). */
 const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** Password hashes run at once across all workers: the thread pool's size, so memory stays bounded. */
+const HASHING_SLOTS = 4;
 
 export interface PicoAuth {
   port: number;
   stop(): Promise<void>;
 }
 
-export async function startPicoAuth(config: Config, logger: Logger, cwd = process.cwd()): Promise<PicoAuth> {
+/** A cluster worker's part: the primary has migrated and created the admin, and holds the throttling counters. */
+export interface WorkerRole {
+  workers: number;
+  sharedLimiter: RateLimiter;
+}
+
+export async function startPicoAuth(config: Config, logger: Logger, cwd = process.cwd(), worker?: WorkerRole): Promise<PicoAuth> {
   const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
-  const stores = await openStores(config, cwd);
+  const stores = await openStores(config, cwd, { migrate: !worker });
   try {
-    const signer = await JoseTokenSigner.create(
-      keys,
-      {
-        algorithm: config.auth.algorithm,
-        issuer: config.auth.issuer,
-        audience: config.auth.audience,
-        expiresInSeconds: config.auth.accessTokenExpireMinutes * 60,
-      },
-      systemClock,
-    );
-    const deps = wire(config, stores, signer, keys.privateKey.export({ type: 'pkcs8', format: 'der' }));
-    await createAdmin(config, deps, logger);
+    const { deps, signer } = await assemble(config, stores, keys, worker);
+    if (!worker) await createAdmin(config, deps, logger);
     const app = createHttpApp({
       deps,
       logger,
@@ -81,6 +84,32 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
   }
 }
 
+/** The primary's part of a clustered start, done once before any worker starts: key files, migrations, the admin. */
+async function prepareForWorkers(config: Config, logger: Logger, cwd: string): Promise<void> {
+  const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
+  const stores = await openStores(config, cwd, { migrate: true });
+  try {
+    await createAdmin(config, (await assemble(config, stores, keys)).deps, logger);
+  } finally {
+    await stores.close();
+  }
+}
+
+async function assemble(config: Config, stores: Stores, keys: KeyPair, worker?: WorkerRole): Promise<{ deps: Deps; signer: JoseTokenSigner }> {
+  const signer = await JoseTokenSigner.create(
+    keys,
+    {
+      algorithm: config.auth.algorithm,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      expiresInSeconds: config.auth.accessTokenExpireMinutes * 60,
+    },
+    systemClock,
+  );
+  const deps = wire(config, stores, signer, keys.privateKey.export({ type: 'pkcs8', format: 'der' }), worker);
+  return { deps, signer };
+}
+
 interface Stores {
   db: Knex;
   /** The queries on every request's path, prepared. */
@@ -90,7 +119,7 @@ interface Stores {
 }
 
 /** The database (migrated) and, when configured, Redis: both answering, or start-up fails. */
-async function openStores(config: Config, cwd: string): Promise<Stores> {
+async function openStores(config: Config, cwd: string, options: { migrate: boolean }): Promise<Stores> {
   const target = parseDatabaseUrl(config.database.url, cwd);
   const db = openDatabase(target);
   const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
@@ -103,7 +132,7 @@ async function openStores(config: Config, cwd: string): Promise<Stores> {
   try {
     await waitFor('database', () => db.raw('select 1'));
     if (redis) await waitFor('redis', () => redis.ping());
-    await migrate(db);
+    if (options.migrate) await migrate(db);
     // Opened after the migrations, so the file and its tables exist.
     statements = target.dialect === 'sqlite' ? sqliteStatements(db, target.filename) : postgresStatements(db);
   } catch (error) {
@@ -120,19 +149,22 @@ function readinessChecks(deps: Deps, usesRedis: boolean): ReadinessChecks {
   return checks;
 }
 
-/** Tokens and throttling counters go to Redis when it is configured, else the database and memory. */
-function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer): Deps {
+/**
+ * Tokens and throttling counters go to Redis when it is configured, else to the database
+ * and memory: this process's, or the cluster primary's for a worker.
+ */
+function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer, worker?: WorkerRole): Deps {
   const { db, statements, redis } = stores;
   const prefix = config.redis.prefix;
   return {
     users: new SqlUserStore(db, statements),
     tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db, statements),
-    hasher: new ArgonFirstPasswordHasher(),
+    hasher: new ArgonFirstPasswordHasher(undefined, Math.max(1, Math.ceil(HASHING_SLOTS / (worker?.workers ?? 1)))),
     signer,
     secrets: new HmacRefreshSecrets(keyMaterial),
     clock: systemClock,
     ids: uuidIds,
-    limiter: redis ? new RedisRateLimiter(redis, prefix) : new MemoryRateLimiter(),
+    limiter: redis ? new RedisRateLimiter(redis, prefix) : (worker?.sharedLimiter ?? new MemoryRateLimiter()),
     settings: {
       refreshTokenTtlSeconds: config.auth.refreshTokenExpireDays * 86_400,
       refreshReuseGraceSeconds: config.auth.refreshReuseGraceSeconds,
@@ -191,9 +223,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.log.level);
-  let running: PicoAuth;
+  const workers = workerCount(config);
+  let running: { stop(): Promise<void> };
   try {
-    running = await startPicoAuth(config, logger);
+    if (cluster.isWorker) running = await startPicoAuth(config, logger, process.cwd(), { workers, sharedLimiter: new ChannelRateLimiter(primaryChannel()) });
+    else if (workers > 1) running = await startCluster(config, logger, workers);
+    else running = await startPicoAuth(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, `pico-auth could not start: ${(error as Error).message}`);
     process.exit(1);
@@ -209,6 +244,20 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** One process per core by default; an in-memory SQLite database lives in one process, so it gets one. */
+function workerCount(config: Config): number {
+  const target = parseDatabaseUrl(config.database.url, process.cwd());
+  return target.dialect === 'sqlite' && target.filename === ':memory:' ? 1 : config.server.workers;
+}
+
+/** The primary: prepares what workers share, then forks them; they share the port, it holds the throttling counters. */
+async function startCluster(config: Config, logger: Logger, workers: number): Promise<{ stop(): Promise<void> }> {
+  await prepareForWorkers(config, logger, process.cwd());
+  const pool = await startWorkers(workers, new MemoryRateLimiter(), logger);
+  logger.info({ port: config.server.port, workers }, 'pico-auth workers listening');
+  return pool;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/adapters/config/config.js';
@@ -31,7 +31,7 @@ describe('loadConfig', () => {
   it('uses the SPEC defaults when there is no env and no file', () => {
     const config = loadConfig({}, tempDir());
     expect(config).toEqual<Config>({
-      server: { port: 8100, host: '0.0.0.0', trustProxy: 0 },
+      server: { port: 8100, host: '0.0.0.0', trustProxy: 0, workers: availableParallelism() },
       database: { url: 'sqlite:auth.db' },
       redis: { url: undefined, prefix: 'pico-auth:' },
       auth: {
@@ -108,12 +108,13 @@ describe('loadConfig', () => {
         AUTH_IP_RATE_LIMIT: '0',
         AUTH_LOCKOUT_THRESHOLD: '100',
         AUTH_TRUST_PROXY: '2',
+        WORKERS: '3',
         LOG_LEVEL: 'debug',
       },
       tempDir(),
     );
     expect(config).toEqual<Config>({
-      server: { port: 0, host: '::', trustProxy: 2 },
+      server: { port: 0, host: '::', trustProxy: 2, workers: 3 },
       database: { url: 'postgres://db/auth' },
       redis: { url: 'redis://cache:6379', prefix: 'x:' },
       auth: {
@@ -138,7 +139,7 @@ describe('loadConfig', () => {
 
   it('maps every YAML key to its setting', () => {
     const cwd = dirWithYaml(`
-server: { port: 8200, host: 10.0.0.1, trust_proxy: true }
+server: { port: 8200, host: 10.0.0.1, trust_proxy: true, workers: 1 }
 database: { url: 'sqlite:////var/auth.db' }
 redis: { url: 'redis://r', prefix: 'p:' }
 auth:
@@ -159,7 +160,7 @@ auth:
 log: { level: warn }
 `);
     expect(loadConfig({}, cwd)).toEqual<Config>({
-      server: { port: 8200, host: '10.0.0.1', trustProxy: 1 },
+      server: { port: 8200, host: '10.0.0.1', trustProxy: 1, workers: 1 },
       database: { url: 'sqlite:////var/auth.db' },
       redis: { url: 'redis://r', prefix: 'p:' },
       auth: {
@@ -287,6 +288,8 @@ log: { level: warn }
       ['AUTH_REFRESH_REUSE_GRACE_SECONDS', '-0.1'],
       ['AUTH_TRUST_PROXY', '-1'],
       ['AUTH_TRUST_PROXY', 'sometimes'],
+      ['WORKERS', '0'],
+      ['WORKERS', '1.5'],
       ['LOG_LEVEL', 'verbose'],
       ['AUTH_ISSUER', '/'],
       ['AUTH_AUDIENCE', ''],

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { MAX_PASSWORD_LENGTH } from '../../domain/password-policy.js';
@@ -10,7 +10,7 @@ export type Algorithm = 'RS256' | 'ES256' | 'EdDSA';
 /** Everything the server reads at start-up (SPEC §2), already validated. */
 export interface Config {
   /** `trustProxy` is the number of trusted reverse-proxy hops: `false` is 0, `true` is 1. */
-  server: { port: number; host: string; trustProxy: number };
+  server: { port: number; host: string; trustProxy: number; workers: number };
   /** The URL as written; it is parsed where the database is opened. */
   database: { url: string };
   redis: { url: string | undefined; prefix: string };
@@ -161,6 +161,7 @@ const SETTINGS = {
     port: setting('PORT', 'server.port', 8100, integerIn(0, 65535)),
     host: setting('HOST', 'server.host', '0.0.0.0', text),
     trustProxy: setting('AUTH_TRUST_PROXY', 'server.trust_proxy', false, trustProxy),
+    workers: setting('WORKERS', 'server.workers', availableParallelism(), integerIn(1, 256)),
   },
   database: {
     url: setting('DATABASE_URL', 'database.url', 'sqlite:auth.db', text),

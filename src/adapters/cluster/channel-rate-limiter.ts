@@ -1,0 +1,146 @@
+import type { RateLimiter } from '../../application/ports.js';
+import { Unavailable } from '../../domain/errors.js';
+
+/**
+ * Throttling counters shared by the workers of one server: the primary process holds them
+ * (in a MemoryRateLimiter) and each worker asks it over the IPC channel cluster gives it.
+ * Counters held per worker would let a client that spreads its guesses over N
+ * connections try N times as often.
+ */
+
+/** What both ends of an IPC channel offer: a worker's `process`, the primary's `Worker`, a `ChildProcess`. */
+export interface Channel {
+  send(message: unknown, callback: (error: Error | null) => void): unknown;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'disconnect', listener: () => void): unknown;
+}
+
+type Method = 'take' | 'beginLoginAttempt' | 'resetLoginFailures';
+
+interface Call {
+  kind: typeof KIND;
+  id: number;
+  method: Method;
+  key: string;
+  limit: number;
+  /** Epoch ms of the caller's `now`: the decision uses the caller's clock, as the port says. */
+  at: number;
+}
+
+interface Reply {
+  kind: typeof KIND;
+  id: number;
+  value?: number;
+  failed?: true;
+}
+
+const KIND = 'pico-auth:rate-limiter';
+const METHODS: readonly Method[] = ['take', 'beginLoginAttempt', 'resetLoginFailures'];
+
+/** The worker's end: every call is a message to the primary, answered in order. */
+export class ChannelRateLimiter implements RateLimiter {
+  readonly #channel: Channel;
+  readonly #pending = new Map<number, { resolve: (value: number) => void; reject: (error: unknown) => void }>();
+  #nextId = 0;
+  #connected = true;
+
+  constructor(channel: Channel) {
+    this.#channel = channel;
+    channel.on('message', (message) => this.#settle(message));
+    channel.on('disconnect', () => {
+      this.#connected = false;
+      for (const call of this.#pending.values()) call.reject(new Unavailable('rate limiter'));
+      this.#pending.clear();
+    });
+  }
+
+  take(key: string, perMinute: number, now: Date): Promise<number> {
+    return this.#call('take', key, perMinute, now);
+  }
+
+  beginLoginAttempt(key: string, threshold: number, now: Date): Promise<number> {
+    return this.#call('beginLoginAttempt', key, threshold, now);
+  }
+
+  async resetLoginFailures(key: string): Promise<void> {
+    await this.#call('resetLoginFailures', key, 0, new Date(0));
+  }
+
+  /** Fails closed: without the primary there is no counting, so no guessing either (503). */
+  #call(method: Method, key: string, limit: number, now: Date): Promise<number> {
+    if (!this.#connected) return Promise.reject(new Unavailable('rate limiter'));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      const call: Call = { kind: KIND, id, method, key, limit, at: now.getTime() };
+      this.#channel.send(call, (error) => {
+        if (!error) return;
+        this.#pending.delete(id);
+        reject(new Unavailable('rate limiter', { cause: error }));
+      });
+    });
+  }
+
+  #settle(message: unknown): void {
+    if (!isReply(message)) return;
+    const call = this.#pending.get(message.id);
+    if (!call) return;
+    this.#pending.delete(message.id);
+    if (message.failed || typeof message.value !== 'number') call.reject(new Error('the shared rate limiter failed'));
+    else call.resolve(message.value);
+  }
+}
+
+/** The primary's end: answers one worker's calls from the counters every worker shares. */
+export function serveRateLimiter(channel: Channel, limiter: RateLimiter, onError: (error: unknown) => void): void {
+  channel.on('message', (message) => {
+    if (!isCall(message)) return;
+    const answer = (reply: Omit<Reply, 'kind' | 'id'>) =>
+      channel.send({ kind: KIND, id: message.id, ...reply } satisfies Reply, (error) => {
+        // The worker is gone; its own callers learn that from the disconnect.
+        if (error) onError(error);
+      });
+    run(limiter, message).then(
+      (value) => answer({ value }),
+      (error: unknown) => {
+        onError(error);
+        answer({ failed: true });
+      },
+    );
+  });
+}
+
+async function run(limiter: RateLimiter, call: Call): Promise<number> {
+  const now = new Date(call.at);
+  if (call.method === 'take') return limiter.take(call.key, call.limit, now);
+  if (call.method === 'beginLoginAttempt') return limiter.beginLoginAttempt(call.key, call.limit, now);
+  await limiter.resetLoginFailures(call.key);
+  return 0;
+}
+
+function isCall(message: unknown): message is Call {
+  const call = message as Partial<Call> | null;
+  return (
+    call?.kind === KIND &&
+    typeof call.id === 'number' &&
+    METHODS.includes(call.method as Method) &&
+    typeof call.key === 'string' &&
+    typeof call.limit === 'number' &&
+    typeof call.at === 'number'
+  );
+}
+
+function isReply(message: unknown): message is Reply {
+  const reply = message as Partial<Reply> | null;
+  return reply?.kind === KIND && typeof reply.id === 'number';
+}
+
+/** A cluster worker's channel to its primary. */
+export function primaryChannel(): Channel {
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('this process has no IPC channel to a primary');
+  return {
+    send: (message, callback) => send(message, undefined, undefined, callback),
+    on: (event: 'message' | 'disconnect', listener: (message?: unknown) => void) => process.on(event, listener),
+  };
+}

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnServer, tempDir } from '../support/process.js';
+import type { ServerProcess } from '../support/process.js';
+import { send, uniqueEmail } from '../support/server.js';
+
+const PASSWORD = 'cluster-test-Horse-4417';
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function startCluster(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const { dir, remove } = tempDir();
+  const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2', LOG_LEVEL: 'warn', ...env });
+  cleanups.push(remove, async () => {
+    if (server.child.exitCode === null && server.child.signalCode === null) await server.kill('SIGKILL');
+    for (const pid of workerPids(server)) process.kill(Number(pid), 'SIGKILL');
+  });
+  return server;
+}
+
+function workerPids(server: ServerProcess): string[] {
+  const pid = server.child.pid ?? 0;
+  if (!existsSync(`/proc/${pid}`)) return [];
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+}
+
+/** One request on a connection of its own: the primary hands each connection to the next worker in turn. */
+function postOnNewConnection(port: number, path: string, body: object): Promise<number> {
+  const payload = JSON.stringify(body);
+  return new Promise((done, fail) => {
+    const request = httpRequest(
+      { port, host: '127.0.0.1', path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (response) => {
+        response.resume();
+        response.on('end', () => done(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', fail);
+    request.end(payload);
+  });
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('server process with WORKERS=2 on the embedded default', () => {
+  it('runs two workers on one port, sharing the account lockout whichever worker answers', async () => {
+    const server = await startCluster({ AUTH_IP_RATE_LIMIT: '0', AUTH_LOCKOUT_THRESHOLD: '4' });
+    expect(workerPids(server)).toHaveLength(2);
+    const email = uniqueEmail('cluster');
+    expect((await send(`${server.api}/register`, { email, password: PASSWORD })).status).toBe(201);
+    // Counters kept per worker would have seen two failures each here, and let the next guess through.
+    for (let i = 0; i < 4; i++) expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: 'wrong-Horse-4417' })).toBe(401);
+    expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: PASSWORD })).toBe(429);
+  });
+
+  it('shares the per-IP token bucket between workers', async () => {
+    const server = await startCluster({ AUTH_IP_RATE_LIMIT: '3' });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await postOnNewConnection(server.port, '/api/v1/auth/refresh', { refresh_token: `not-a-token-${i}` }));
+    expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+
+  it('replaces a worker that dies, and stops every worker on SIGTERM with exit code 0', async () => {
+    const server = await startCluster();
+    const [victim] = workerPids(server);
+    process.kill(Number(victim), 'SIGKILL');
+    await waitFor(() => {
+      const pids = workerPids(server);
+      return pids.length === 2 && !pids.includes(victim ?? '');
+    }, 'a replacement worker');
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await postOnNewConnection(server.port, '/api/v1/auth/register', { email: uniqueEmail('after'), password: PASSWORD }));
+    expect(statuses).toEqual([201, 201, 201, 201]);
+
+    const workers = workerPids(server);
+    expect(await server.kill('SIGTERM')).toBe(0);
+    expect(workers.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+  });
+});
