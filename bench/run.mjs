@@ -14,12 +14,14 @@ import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** The server's own default (one process per core); bare Koa runs with as many. */
+const WORKERS = Number(process.env.WORKERS ?? availableParallelism());
 const USERS = 64;
 const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
 
 async function main() {
-  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${SECONDS} s per scenario, ${CONNECTIONS} connections`);
+  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${SECONDS} s per scenario, ${CONNECTIONS} connections`);
   const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
   const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
   const own = pg && redis ? await ownStores(pg, redis) : undefined;
@@ -81,7 +83,7 @@ async function bracketed(name, scenario, before) {
 }
 
 async function bareKoa() {
-  const child = fork(join(import.meta.dirname, 'bare-koa.mjs'), { stdio: 'ignore' });
+  const child = fork(join(import.meta.dirname, 'bare-koa.mjs'), { stdio: 'ignore', env: { ...process.env, WORKERS: String(WORKERS) } });
   const port = await new Promise((done) => child.once('message', (message) => done(message.port)));
   try {
     return summarize(await timedAutocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: SECONDS }));
@@ -265,9 +267,12 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** The server's peak resident memory: with workers, the sum of every process's own peak (an upper bound). */
 function peakRss(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const own = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return own + children.reduce((sum, child) => sum + peakRss(child), 0);
 }
 
 /** Two server processes on one PostgreSQL + Redis: tokens issued by one are refreshed by the other. */
@@ -298,7 +303,7 @@ async function twoInstances(env, users, first) {
 async function startServer(env) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_IP_RATE_LIMIT: '0', LOG_LEVEL: 'warn', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    env: { ...process.env, ...env, WORKERS: String(WORKERS), PORT: String(port), HOST: '127.0.0.1', AUTH_IP_RATE_LIMIT: '0', LOG_LEVEL: 'warn', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const api = `http://127.0.0.1:${port}/api/v1/auth`;
@@ -356,7 +361,7 @@ function report(baselines, results) {
   console.log(`\n${table}\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, seconds: SECONDS, connections: CONNECTIONS };
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
   const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
