@@ -22,6 +22,7 @@ const COLUMNS = ['token_hash', 'family_id', 'user_id', 'expires_at', 'created_at
 /** Refresh tokens (keyed hashes only) in the `refresh_tokens` table. */
 export class SqlTokenStore implements TokenStore {
   readonly #byHash;
+  readonly #insert: (token: RefreshToken) => Promise<void>;
   readonly #rotate: (parentHash: string, successor: RefreshToken, now: Date) => Promise<boolean>;
 
   constructor(
@@ -31,13 +32,12 @@ export class SqlTokenStore implements TokenStore {
     this.#byHash = statements.row<TokenRow & { family_revoked_at: unknown }>((arg) =>
       db('refresh_tokens as t').where('t.token_hash', arg(0)).select(...COLUMNS.map((column) => `t.${column}`), familyRevokedAt(db)),
     );
+    this.#insert = insertion(db, statements);
     this.#rotate = rotation(db, statements);
   }
 
   create(token: RefreshToken): Promise<void> {
-    return guarded(async () => {
-      await this.db('refresh_tokens').insert(toRow(token));
-    });
+    return guarded(() => this.#insert(token));
   }
 
   /**
@@ -95,6 +95,17 @@ function consumeLive(db: Knex, parentHash: string, now: string): Knex.QueryBuild
     .update({ consumed_at: now });
 }
 
+/** A new family's first token: on SQLite a prepared insert, committed with the others of its tick. */
+function insertion(db: Knex, statements: Statements) {
+  if (!isSqlite(statements)) {
+    return async (token: RefreshToken) => {
+      await db('refresh_tokens').insert(toRow(token));
+    };
+  }
+  const insert = preparedInsert(db, statements);
+  return (token: RefreshToken) => statements.transaction(() => void insert(token));
+}
+
 /** Each store's fastest atomic rotation: the Knex transaction is left for SQLite without prepared statements. */
 function rotation(db: Knex, statements: Statements) {
   if (isSqlite(statements)) return preparedRotation(db, statements);
@@ -135,14 +146,22 @@ function knexRotation(db: Knex) {
 /** Consume and insert as prepared statements in one synchronous SQLite transaction. */
 function preparedRotation(db: Knex, statements: SqliteStatements) {
   const consume = statements.write((arg) => consumeLive(db, arg(0), arg(1)));
-  const insert = statements.write((arg) => db('refresh_tokens').insert(Object.fromEntries(COLUMNS.map((column, i) => [column, arg(i)]))));
+  const insert = preparedInsert(db, statements);
   return (parentHash: string, successor: RefreshToken, now: Date) =>
     statements.transaction(() => {
       if (consume(parentHash, toDbTime(now)) !== 1) return false;
-      const row = toRow(successor);
-      insert(...COLUMNS.map((column) => row[column] as string | null));
+      insert(successor);
       return true;
     });
+}
+
+/** Inserts one token; runs only inside `statements.transaction`. */
+function preparedInsert(db: Knex, statements: SqliteStatements): (token: RefreshToken) => number {
+  const insert = statements.write((arg) => db('refresh_tokens').insert(Object.fromEntries(COLUMNS.map((column, i) => [column, arg(i)]))));
+  return (token) => {
+    const row = toRow(token);
+    return insert(...COLUMNS.map((column) => row[column] as string | null));
+  };
 }
 
 /** The first revocation time of any token in `t`'s family: one seek in (family_id, revoked_at). */

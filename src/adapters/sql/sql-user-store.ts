@@ -3,7 +3,7 @@ import type { UserStore } from '../../application/ports.js';
 import { UserExists } from '../../domain/errors.js';
 import { ROLES } from '../../domain/user.js';
 import type { Role, User, UserStatus } from '../../domain/user.js';
-import { throughKnex } from './statements.js';
+import { isSqlite, throughKnex } from './statements.js';
 import type { Statements } from './statements.js';
 import { guarded, isUniqueViolation } from './sql-errors.js';
 import { fromDbTime, fromDbTimeOrNull, toDbTime } from './timestamps.js';
@@ -30,6 +30,7 @@ const USER_COLUMNS = ['id', 'email', 'display_name', 'password_hash', 'role', 'o
 export class SqlUserStore implements UserStore {
   readonly #byId;
   readonly #byEmail;
+  readonly #recordLogin: (id: string, at: string) => Promise<void>;
 
   constructor(
     private readonly db: Knex,
@@ -37,6 +38,7 @@ export class SqlUserStore implements UserStore {
   ) {
     this.#byId = statements.row<UserRow>((arg) => db('users').select(USER_COLUMNS).where({ id: arg(0) }));
     this.#byEmail = statements.row<UserRow>((arg) => db('users').select(USER_COLUMNS).where({ email: arg(0) }));
+    this.#recordLogin = loginRecorder(db, statements);
   }
 
   create(user: User): Promise<void> {
@@ -99,9 +101,7 @@ export class SqlUserStore implements UserStore {
   }
 
   recordLogin(id: string, at: Date): Promise<void> {
-    return guarded(async () => {
-      await this.db('users').where({ id }).update({ last_login_at: toDbTime(at) });
-    });
+    return guarded(() => this.#recordLogin(id, toDbTime(at)));
   }
 
   ping(): Promise<void> {
@@ -123,6 +123,18 @@ function toRow(user: User): UserRow {
     created_at: toDbTime(user.createdAt),
     last_login_at: user.lastLoginAt ? toDbTime(user.lastLoginAt) : null,
   };
+}
+
+/** Every login writes its time: on SQLite a prepared update, committed with the others of its tick. */
+function loginRecorder(db: Knex, statements: Statements) {
+  const build = (id: string, at: string) => db('users').where({ id }).update({ last_login_at: at });
+  if (!isSqlite(statements)) {
+    return async (id: string, at: string) => {
+      await build(id, at);
+    };
+  }
+  const update = statements.write((arg) => build(arg(0), arg(1)));
+  return (id: string, at: string) => statements.transaction(() => void update(id, at));
 }
 
 function fromRow(row: UserRow | undefined): User | undefined {
