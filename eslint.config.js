@@ -37,7 +37,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**/*.mjs', '*.js'],
+    files: ['bench/**/*.mjs', 'test/**/*.mjs', '*.js'],
     languageOptions: { globals: globals.node },
   },
   {

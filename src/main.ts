@@ -12,7 +12,7 @@ import type { RateLimiter } from './application/ports.js';
 import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
 import { WeakPassword } from './domain/errors.js';
 import { ChannelRateLimiter, primaryChannel } from './adapters/cluster/channel-rate-limiter.js';
-import { startWorkers } from './adapters/cluster/workers.js';
+import { PRIMARY_PID, startWorkers } from './adapters/cluster/workers.js';
 import { loadCommonPasswords } from './adapters/common-passwords.js';
 import { ConfigError, loadConfig } from './adapters/config/config.js';
 import type { Config } from './adapters/config/config.js';
@@ -40,8 +40,13 @@ import { systemClock, uuidIds } from './adapters/system.js';
 /** How long start-up waits for the database to answer (SPEC §4). */
 const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
-/** Password hashes run at once across all workers: the thread pool's size, so memory stays bounded. */
+/**
+ * Password hashes run at once, shared out between workers (at least one each), so memory
+ * stays bounded whatever the worker count: the thread pool's size.
+ */
 const HASHING_SLOTS = 4;
+/** PostgreSQL connections of the whole server, shared out between workers (at least two each). */
+const DATABASE_POOL_SIZE = 10;
 
 export interface PicoAuth {
   port: number;
@@ -55,8 +60,8 @@ export interface WorkerRole {
 }
 
 export async function startPicoAuth(config: Config, logger: Logger, cwd = process.cwd(), worker?: WorkerRole): Promise<PicoAuth> {
-  const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
-  const stores = await openStores(config, cwd, { migrate: !worker });
+  const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm, { create: !worker });
+  const stores = await openStores(config, cwd, { migrate: !worker, poolShare: worker?.workers ?? 1 });
   try {
     const { deps, signer } = await assemble(config, stores, keys, worker);
     if (!worker) await createAdmin(config, deps, logger);
@@ -87,7 +92,7 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
 /** The primary's part of a clustered start, done once before any worker starts: key files, migrations, the admin. */
 async function prepareForWorkers(config: Config, logger: Logger, cwd: string): Promise<void> {
   const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
-  const stores = await openStores(config, cwd, { migrate: true });
+  const stores = await openStores(config, cwd, { migrate: true, poolShare: 1 });
   try {
     await createAdmin(config, (await assemble(config, stores, keys)).deps, logger);
   } finally {
@@ -119,9 +124,14 @@ interface Stores {
 }
 
 /** The database (migrated) and, when configured, Redis: both answering, or start-up fails. */
-async function openStores(config: Config, cwd: string, options: { migrate: boolean }): Promise<Stores> {
+/**
+ * The database (migrated, unless a cluster primary did it) and, when configured, Redis:
+ * both answering, or start-up fails. Workers split one process's PostgreSQL pool between
+ * them, so more workers do not mean more connections.
+ */
+async function openStores(config: Config, cwd: string, options: { migrate: boolean; poolShare: number }): Promise<Stores> {
   const target = parseDatabaseUrl(config.database.url, cwd);
-  const db = openDatabase(target);
+  const db = openDatabase(target, { max: Math.max(2, Math.ceil(DATABASE_POOL_SIZE / options.poolShare)) });
   const redis = config.redis.url ? openRedis(config.redis.url) : undefined;
   let statements: Statements | undefined;
   const close = async () => {
@@ -223,10 +233,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.log.level);
-  const workers = workerCount(config);
   let running: { stop(): Promise<void> };
   try {
-    if (cluster.isWorker) running = await startPicoAuth(config, logger, process.cwd(), { workers, sharedLimiter: new ChannelRateLimiter(primaryChannel()) });
+    const workers = workerCount(config);
+    if (isOurWorker()) running = await startPicoAuth(config, logger, process.cwd(), { workers, sharedLimiter: new ChannelRateLimiter(primaryChannel()) });
     else if (workers > 1) running = await startCluster(config, logger, workers);
     else running = await startPicoAuth(config, logger);
   } catch (error) {
@@ -246,6 +256,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/** A worker forked by startWorkers, not by some other cluster primary (pm2's, say) that holds no counters. */
+function isOurWorker(): boolean {
+  return cluster.isWorker && process.env[PRIMARY_PID] === String(process.ppid);
+}
+
 /** One process per core by default; an in-memory SQLite database lives in one process, so it gets one. */
 function workerCount(config: Config): number {
   const target = parseDatabaseUrl(config.database.url, process.cwd());
@@ -256,7 +271,7 @@ function workerCount(config: Config): number {
 async function startCluster(config: Config, logger: Logger, workers: number): Promise<{ stop(): Promise<void> }> {
   await prepareForWorkers(config, logger, process.cwd());
   const pool = await startWorkers(workers, new MemoryRateLimiter(), logger);
-  logger.info({ port: config.server.port, workers }, 'pico-auth workers listening');
+  logger.info({ port: pool.port, workers }, 'pico-auth workers listening');
   return pool;
 }
 

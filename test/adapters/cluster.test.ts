@@ -1,9 +1,11 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelRateLimiter } from '../../src/adapters/cluster/channel-rate-limiter.js';
+import { ChannelRateLimiter, serveRateLimiter } from '../../src/adapters/cluster/channel-rate-limiter.js';
+import type { Channel } from '../../src/adapters/cluster/channel-rate-limiter.js';
+import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { Unavailable } from '../../src/domain/errors.js';
 import { describeRateLimiterContract } from '../contracts/rate-limiter.contract.js';
 
@@ -22,6 +24,16 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** Two ends of an in-process channel that, like IPC, copies each message through JSON. */
+function channelPair(): [Channel, Channel] {
+  const ends = [new EventEmitter(), new EventEmitter()] as const;
+  const end = (own: EventEmitter, other: EventEmitter): Channel => ({
+    send: (message, callback) => setImmediate(() => (other.emit('message', JSON.parse(JSON.stringify(message))), callback(null))),
+    on: (event: 'message' | 'disconnect', listener: (message?: unknown) => void) => own.on(event, listener),
+  });
+  return [end(ends[0], ends[1]), end(ends[1], ends[0])];
+}
+
 describeRateLimiterContract('memory of another process, over IPC (cluster workers)', async () => {
   const primary = await primaryProcess();
   return { limiter: new ChannelRateLimiter(primary), close: () => stop(primary) };
@@ -33,16 +45,21 @@ describe('ChannelRateLimiter', () => {
     for (const child of children.splice(0)) await stop(child);
   });
 
-  it('shares one count between every worker that asks', async () => {
-    const primary = await primaryProcess();
-    children.push(primary);
-    // Two limiters on one channel stand for two workers: both reach the same counters.
-    const first = new ChannelRateLimiter(primary);
-    const second = new ChannelRateLimiter(primary);
+  it('shares one count between workers on channels of their own', async () => {
+    const counters = new MemoryRateLimiter();
+    const workers = [channelPair(), channelPair()].map(([workerEnd, primaryEnd]) => {
+      serveRateLimiter(primaryEnd, counters, (error) => {
+        throw error;
+      });
+      return new ChannelRateLimiter(workerEnd);
+    });
+    const [first, second] = workers as [ChannelRateLimiter, ChannelRateLimiter];
     const now = new Date();
-    expect(await first.take('ip:shared', 2, now)).toBe(0);
-    expect(await second.take('ip:shared', 2, now)).toBe(0);
-    expect(await first.take('ip:shared', 2, now)).toBeGreaterThan(0);
+    expect(await first.beginLoginAttempt('account:shared', 2, now)).toBe(0);
+    expect(await second.beginLoginAttempt('account:shared', 2, now)).toBe(0);
+    expect(await first.beginLoginAttempt('account:shared', 2, now)).toBeGreaterThan(0);
+    expect(await second.take('ip:shared', 1, now)).toBe(0);
+    expect(await first.take('ip:shared', 1, now)).toBeGreaterThan(0);
   });
 
   it('fails closed once the primary is gone: calls in flight and later ones are 503s', async () => {
@@ -56,5 +73,21 @@ describe('ChannelRateLimiter', () => {
     primary.kill('SIGKILL');
     await expect(inFlight).rejects.toBeInstanceOf(Unavailable);
     await expect(limiter.take('ip:b', 10, new Date())).rejects.toBeInstanceOf(Unavailable);
+  });
+
+  it('answers 503 when a primary that still lives does not answer in time', async () => {
+    const primary = await primaryProcess();
+    children.push(primary);
+    const limiter = new ChannelRateLimiter(primary, { replyTimeoutMs: 200 });
+    primary.kill('SIGSTOP');
+    await expect(limiter.take('ip:c', 10, new Date())).rejects.toBeInstanceOf(Unavailable);
+  });
+
+  it('refuses a call the primary cannot read at once, rather than leaving it to time out', async () => {
+    const [workerEnd, primaryEnd] = channelPair();
+    serveRateLimiter(primaryEnd, new MemoryRateLimiter(), () => undefined);
+    const limiter = new ChannelRateLimiter(workerEnd, { replyTimeoutMs: 60_000 });
+    // An invalid date travels as null through JSON: the primary must say so, not stay silent.
+    await expect(limiter.take('ip:d', 10, new Date(Number.NaN))).rejects.toBeInstanceOf(Unavailable);
   });
 });

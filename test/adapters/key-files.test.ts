@@ -79,6 +79,14 @@ describe('loadOrCreateKeyPair', () => {
     for (const [name, bytes] of files) expect(readFileSync(join(dir, name)).equals(bytes), name).toBe(true);
   });
 
+  it('refuses, creating nothing, when told not to create and private.pem is missing (a cluster worker)', () => {
+    const dir = tempDir();
+    expect(() => loadOrCreateKeyPair(dir, 'RS256', { create: false })).toThrow(/private\.pem is missing/);
+    expect(readdirSync(dir)).toEqual([]);
+    loadOrCreateKeyPair(dir, 'RS256');
+    expect(loadOrCreateKeyPair(dir, 'RS256', { create: false }).privateKey.asymmetricKeyType).toBe('rsa');
+  });
+
   it('uses a pico-auth key directory as is, and writes public.pem only when it is missing', () => {
     const dir = tempDir();
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,20 +13,43 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A clustered server whose every worker is listening (the first /health answer only says one is). */
 async function startCluster(env: Record<string, string> = {}): Promise<ServerProcess> {
   const { dir, remove } = tempDir();
-  const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2', LOG_LEVEL: 'warn', ...env });
+  const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2', LOG_LEVEL: 'info', ...env });
   cleanups.push(remove, async () => {
+    const workers = workerPids(server);
     if (server.child.exitCode === null && server.child.signalCode === null) await server.kill('SIGKILL');
-    for (const pid of workerPids(server)) process.kill(Number(pid), 'SIGKILL');
+    for (const pid of workers) killIfAlive(pid);
   });
+  await waitFor(() => server.output().includes('workers listening'), 'every worker to listen');
   return server;
+}
+
+function killIfAlive(pid: string): void {
+  try {
+    process.kill(Number(pid), 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 function workerPids(server: ServerProcess): string[] {
   const pid = server.child.pid ?? 0;
-  if (!existsSync(`/proc/${pid}`)) return [];
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return []; // the primary is gone
+  }
+}
+
+/** A process that has exited and been reaped, or only waits to be (a zombie). */
+function isGone(pid: string): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** One request on a connection of its own: the primary hands each connection to the next worker in turn. */
@@ -85,6 +108,6 @@ describe('server process with WORKERS=2 on the embedded default', () => {
 
     const workers = workerPids(server);
     expect(await server.kill('SIGTERM')).toBe(0);
-    expect(workers.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+    await waitFor(() => workers.every(isGone), 'the workers to exit');
   });
 });

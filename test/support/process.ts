@@ -21,7 +21,8 @@ export interface ServerProcess {
 export async function spawnServer(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), PORT: String(listenPort), HOST: '127.0.0.1', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD, ...env },
+    // One process unless a test asks for workers: a kill then means what it says.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), PORT: String(listenPort), HOST: '127.0.0.1', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD, WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

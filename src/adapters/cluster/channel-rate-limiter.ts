@@ -35,22 +35,25 @@ interface Reply {
 }
 
 const KIND = 'pico-auth:rate-limiter';
+/** The primary answers in microseconds; one that has not answered in this long is stuck (503). */
+const REPLY_TIMEOUT_MS = 5_000;
 const METHODS: readonly Method[] = ['take', 'beginLoginAttempt', 'resetLoginFailures'];
 
 /** The worker's end: every call is a message to the primary, answered in order. */
 export class ChannelRateLimiter implements RateLimiter {
   readonly #channel: Channel;
-  readonly #pending = new Map<number, { resolve: (value: number) => void; reject: (error: unknown) => void }>();
+  readonly #timeoutMs: number;
+  readonly #pending = new Map<number, { resolve: (value: number) => void; reject: (error: unknown) => void; timer: NodeJS.Timeout }>();
   #nextId = 0;
   #connected = true;
 
-  constructor(channel: Channel) {
+  constructor(channel: Channel, options: { replyTimeoutMs?: number } = {}) {
     this.#channel = channel;
+    this.#timeoutMs = options.replyTimeoutMs ?? REPLY_TIMEOUT_MS;
     channel.on('message', (message) => this.#settle(message));
     channel.on('disconnect', () => {
       this.#connected = false;
-      for (const call of this.#pending.values()) call.reject(new Unavailable('rate limiter'));
-      this.#pending.clear();
+      for (const id of [...this.#pending.keys()]) this.#fail(id);
     });
   }
 
@@ -71,35 +74,46 @@ export class ChannelRateLimiter implements RateLimiter {
     if (!this.#connected) return Promise.reject(new Unavailable('rate limiter'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => this.#fail(id), this.#timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
       const call: Call = { kind: KIND, id, method, key, limit, at: now.getTime() };
       this.#channel.send(call, (error) => {
-        if (!error) return;
-        this.#pending.delete(id);
-        reject(new Unavailable('rate limiter', { cause: error }));
+        if (error) this.#fail(id, error);
       });
     });
   }
 
   #settle(message: unknown): void {
     if (!isReply(message)) return;
-    const call = this.#pending.get(message.id);
-    if (!call) return;
-    this.#pending.delete(message.id);
-    if (message.failed || typeof message.value !== 'number') call.reject(new Error('the shared rate limiter failed'));
-    else call.resolve(message.value);
+    const call = this.#take(message.id);
+    if (message.failed || typeof message.value !== 'number') call?.reject(new Unavailable('rate limiter'));
+    else call?.resolve(message.value);
+  }
+
+  #fail(id: number, cause?: unknown): void {
+    this.#take(id)?.reject(new Unavailable('rate limiter', { cause }));
+  }
+
+  #take(id: number) {
+    const call = this.#pending.get(id);
+    if (!call) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(call.timer);
+    return call;
   }
 }
 
 /** The primary's end: answers one worker's calls from the counters every worker shares. */
 export function serveRateLimiter(channel: Channel, limiter: RateLimiter, onError: (error: unknown) => void): void {
   channel.on('message', (message) => {
-    if (!isCall(message)) return;
+    if (!isReply(message)) return;
     const answer = (reply: Omit<Reply, 'kind' | 'id'>) =>
       channel.send({ kind: KIND, id: message.id, ...reply } satisfies Reply, (error) => {
         // The worker is gone; its own callers learn that from the disconnect.
         if (error) onError(error);
       });
+    // A call this end cannot read is refused at once, not left for the caller to time out.
+    if (!isCall(message)) return void answer({ failed: true });
     run(limiter, message).then(
       (value) => answer({ value }),
       (error: unknown) => {

@@ -4,46 +4,69 @@ import type { RateLimiter } from '../../application/ports.js';
 import type { Logger } from '../logging/logger.js';
 import { serveRateLimiter } from './channel-rate-limiter.js';
 
+/** Set in each worker's environment to the primary's pid, so a worker knows the primary is ours. */
+export const PRIMARY_PID = 'PICO_AUTH_PRIMARY_PID';
 /** How long the workers get to finish in-flight requests on shutdown before they are killed. */
 const STOP_GRACE_MS = 15_000;
+/** A replacement that fails to start is tried again after this, doubling up to the maximum. */
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 export interface WorkerPool {
+  /** The port the workers share (the one chosen when PORT is 0). */
+  port: number;
   /** Stops every worker (each finishes its in-flight requests), then resolves. */
   stop(): Promise<void>;
 }
 
 /**
  * The primary process: forks `count` workers that share the listening port, answers
- * their throttling calls from `limiter`, and replaces a worker that dies after it had
- * started. A worker that dies before it listens is a start-up failure: every worker is
- * stopped and the promise rejects, so the operator sees one failed start, not a loop.
+ * their throttling calls from `limiter`, and replaces a worker that dies. At start-up a
+ * worker that dies before it listens fails the whole start (every worker is stopped and
+ * the promise rejects): the operator sees one failed start, not a loop. Later, a
+ * replacement that cannot start (the database is down, say) is tried again with backoff,
+ * and the primary stays up meanwhile.
  */
 export async function startWorkers(count: number, limiter: RateLimiter, logger: Logger): Promise<WorkerPool> {
   let stopping = false;
+  let retryMs = RETRY_FIRST_MS;
+  let retry: NodeJS.Timeout | undefined;
   const live = new Set<Worker>();
 
-  const fork = (): Promise<void> => {
-    const worker = cluster.fork();
+  const fork = (): Promise<number> => {
+    const worker = cluster.fork({ [PRIMARY_PID]: String(process.pid) });
     live.add(worker);
     serveRateLimiter(worker, limiter, (error) => logger.warn({ err: error, worker: worker.id }, 'rate limiter call failed'));
     return new Promise((listening, failed) => {
       let started = false;
-      worker.once('listening', () => {
+      worker.once('listening', (address) => {
         started = true;
-        listening();
+        retryMs = RETRY_FIRST_MS;
+        listening(address.port);
       });
       worker.once('exit', (code, signal) => {
         live.delete(worker);
-        if (stopping) return;
-        if (!started) return failed(new Error(`a worker exited during start-up (${signal ?? `code ${code}`})`));
-        logger.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker died; starting another');
-        fork().catch((error: unknown) => logger.error({ err: error }, 'could not replace a worker'));
+        if (!started) failed(new Error(`a worker exited during start-up (${signal ?? `code ${code}`})`));
+        else if (!stopping) {
+          logger.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker died; starting another');
+          replace();
+        }
       });
+    });
+  };
+
+  const replace = () => {
+    fork().catch((error: unknown) => {
+      if (stopping) return;
+      logger.error({ err: error, retryInMs: retryMs }, 'could not start a replacement worker');
+      retry = setTimeout(replace, retryMs);
+      retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
     });
   };
 
   const stop = async () => {
     stopping = true;
+    clearTimeout(retry);
     const exits = [...live].map((worker) => new Promise((exited) => worker.once('exit', exited)));
     for (const worker of live) worker.process.kill('SIGTERM');
     const force = setTimeout(() => live.forEach((worker) => worker.process.kill('SIGKILL')), STOP_GRACE_MS);
@@ -52,10 +75,10 @@ export async function startWorkers(count: number, limiter: RateLimiter, logger: 
   };
 
   try {
-    await Promise.all(Array.from({ length: count }, fork));
+    const [port = 0] = await Promise.all(Array.from({ length: count }, fork));
+    return { port, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { stop };
 }

@@ -21,10 +21,10 @@ const KEY_TYPE: Record<Algorithm, { type: string; curve?: string; label: string 
  * and writes it there (private key mode 0600). The public key is always derived from the
  * private one, and `public.pem` (SPKI) is written for other services to read.
  */
-export function loadOrCreateKeyPair(dir: string, algorithm: Algorithm): KeyPair {
+export function loadOrCreateKeyPair(dir: string, algorithm: Algorithm, options: { create: boolean } = { create: true }): KeyPair {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const privatePath = join(dir, 'private.pem');
-  const privatePem = readIfExists(privatePath) ?? createPrivateKeyFile(privatePath, algorithm);
+  const privatePem = readIfExists(privatePath) ?? (options.create ? createPrivateKeyFile(privatePath, algorithm) : missing(privatePath));
   const privateKey = createPrivateKey(privatePem);
   assertKeyType(privateKey, algorithm, privatePath);
   const publicKey = createPublicKey(privateKey);
@@ -33,6 +33,11 @@ export function loadOrCreateKeyPair(dir: string, algorithm: Algorithm): KeyPair 
     writeAtomically(publicPath, publicKey.export({ type: 'spki', format: 'pem' }).toString(), 0o644);
   }
   return { privateKey, publicKey };
+}
+
+/** A cluster worker signs with the key its primary loaded: one that vanished since is an error, not a new key. */
+function missing(path: string): never {
+  throw new Error(`${path} is missing: the key files changed while the server was running`);
 }
 
 function createPrivateKeyFile(path: string, algorithm: Algorithm): string {
