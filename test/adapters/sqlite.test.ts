@@ -108,6 +108,35 @@ describe('prepared statements on SQLite', () => {
     }
   });
 
+  it("wait for another process's write lock without stopping the event loop, and give up as busy in the end", async () => {
+    const { db, path, close } = await freshSqlite();
+    const statements = sqliteStatements(db, path, { lockWaitMs: 1_000 });
+    // Another process's writer, holding the write lock.
+    const other = new Database(path);
+    try {
+      await db.schema.createTable('keys', (table) => table.string('k').primary());
+      const insert = statements.write((arg) => db('keys').insert({ k: arg(0) }));
+      other.prepare('begin immediate').run();
+      const pending = statements.transaction(() => insert('a'));
+      // SQLite's own busy wait would sleep with the event loop stopped, and this timer
+      // (the other writer finishing) could not fire until it gave up.
+      await new Promise((r) => setTimeout(r, 100));
+      other.prepare('commit').run();
+      await expect(pending).resolves.toBe(1);
+
+      other.prepare('begin immediate').run();
+      const started = Date.now();
+      await expect(statements.transaction(() => insert('b'))).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      other.prepare('rollback').run();
+      expect(await db('keys').orderBy('k').pluck('k')).toEqual(['a']);
+    } finally {
+      other.close();
+      statements.close();
+      await close();
+    }
+  });
+
   it('fail the whole batch, committing nothing, on any SQLite error other than a constraint', async () => {
     const { db, statements, close } = await preparedSqlite();
     try {

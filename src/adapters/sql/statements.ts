@@ -81,7 +81,8 @@ export function postgresStatements(db: Knex): Statements {
  * taken from its pool for one synchronous transaction, so no Knex query or transaction
  * interleaves and no second writer waits on this one.
  */
-export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
+export function sqliteStatements(db: Knex, filename: string, options: { lockWaitMs?: number } = {}): SqliteStatements {
+  const lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
   const pool = db.client as KnexPool<Database.Database>;
   // An in-memory database is private to its connection: reads then share Knex's.
   const reader = filename === ':memory:' ? undefined : new Database(filename, { readonly: true, fileMustExist: true });
@@ -112,27 +113,50 @@ export function sqliteStatements(db: Knex, filename: string): SqliteStatements {
    * savepoints of one SQLite transaction, so they share its BEGIN, COMMIT and WAL write.
    * Each one's refusal (a constraint, an error of its own) rolls back its savepoint
    * alone; any other SQLite error fails the batch. Outcomes are reported only once the
-   * whole has committed. `BEGIN IMMEDIATE` waits for another process's write lock once
-   * per batch, not once per statement.
+   * whole has committed.
+   *
+   * Another process (a second worker) may hold the write lock. SQLite's busy timeout
+   * would wait for it by sleeping, with the whole event loop stopped; so `BEGIN
+   * IMMEDIATE` is tried without waiting, and a batch that finds the lock taken is tried
+   * again a millisecond later, serving other requests meanwhile, until `lockWaitMs` has
+   * passed (then it fails as busy: 503).
    */
   const queued: Queued[] = [];
-  const commitQueued = () => {
-    const batch = queued.splice(0, MAX_BATCH);
-    if (queued.length > 0) setImmediate(commitQueued);
+  const commit = (batch: Queued[], deadline: number) => {
     onKnexConnection((connection) => {
       // A transaction left open on the connection would turn this one into a savepoint.
       if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
       transactionConnection = connection;
+      const busyTimeout = connection.pragma('busy_timeout', { simple: true }) as number;
+      connection.pragma('busy_timeout = 0');
+      let began = false;
       try {
         const savepoint = connection.transaction((work: () => unknown) => work());
-        return connection.transaction(() => batch.map(({ work }) => runSavepoint(connection, savepoint, work))).immediate();
+        return connection
+          .transaction(() => {
+            began = true;
+            return batch.map(({ work }) => runSavepoint(connection, savepoint, work));
+          })
+          .immediate();
+      } catch (error) {
+        if (!began && isBusy(error) && Date.now() < deadline) return LOCKED;
+        throw error;
       } finally {
+        connection.pragma(`busy_timeout = ${busyTimeout}`);
         transactionConnection = undefined;
       }
     }).then(
-      (outcomes) => outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]?.resolve(outcome.value) : batch[i]?.reject(outcome.error))),
+      (outcomes) => {
+        if (outcomes === LOCKED) return void setTimeout(() => commit(batch, deadline), 1);
+        outcomes.forEach((outcome, i) => (outcome.ok ? batch[i]?.resolve(outcome.value) : batch[i]?.reject(outcome.error)));
+      },
       (error: unknown) => batch.forEach((item) => item.reject(error)),
     );
+  };
+  const commitQueued = () => {
+    const batch = queued.splice(0, MAX_BATCH);
+    if (queued.length > 0) setImmediate(commitQueued);
+    commit(batch, Date.now() + lockWaitMs);
   };
 
   return {
@@ -171,6 +195,14 @@ type Savepoint = Database.Transaction<(work: () => unknown) => unknown>;
 
 /** Bounds how long one batch holds the event loop and the write lock. */
 const MAX_BATCH = 256;
+/** How long a batch waits for another process's write lock: SQLite's busy timeout (database.ts). */
+const LOCK_WAIT_MS = 5_000;
+/** A batch that could not begin: the write lock was taken. */
+const LOCKED = Symbol('locked');
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+}
 
 /**
  * Runs `work` as a savepoint of the open transaction. Only its own refusal is its alone:
