@@ -41,8 +41,8 @@ import { systemClock, uuidIds } from './adapters/system.js';
 const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /**
- * Password hashes run at once, shared out between workers (at least one each), so memory
- * stays bounded whatever the worker count: the thread pool's size.
+ * Password hashes running at once in the whole server (the thread pool's size), shared
+ * out between workers, at least one each: memory stays bounded whatever the worker count.
  */
 const HASHING_SLOTS = 4;
 /** PostgreSQL connections of the whole server, shared out between workers (at least two each). */
@@ -123,7 +123,6 @@ interface Stores {
   close(): Promise<void>;
 }
 
-/** The database (migrated) and, when configured, Redis: both answering, or start-up fails. */
 /**
  * The database (migrated, unless a cluster primary did it) and, when configured, Redis:
  * both answering, or start-up fails. Workers split one process's PostgreSQL pool between

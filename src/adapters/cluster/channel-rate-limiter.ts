@@ -84,7 +84,7 @@ export class ChannelRateLimiter implements RateLimiter {
   }
 
   #settle(message: unknown): void {
-    if (!isReply(message)) return;
+    if (!isOurs(message)) return;
     const call = this.#take(message.id);
     if (message.failed || typeof message.value !== 'number') call?.reject(new Unavailable('rate limiter'));
     else call?.resolve(message.value);
@@ -106,7 +106,7 @@ export class ChannelRateLimiter implements RateLimiter {
 /** The primary's end: answers one worker's calls from the counters every worker shares. */
 export function serveRateLimiter(channel: Channel, limiter: RateLimiter, onError: (error: unknown) => void): void {
   channel.on('message', (message) => {
-    if (!isReply(message)) return;
+    if (!isOurs(message)) return;
     const answer = (reply: Omit<Reply, 'kind' | 'id'>) =>
       channel.send({ kind: KIND, id: message.id, ...reply } satisfies Reply, (error) => {
         // The worker is gone; its own callers learn that from the disconnect.
@@ -144,9 +144,10 @@ function isCall(message: unknown): message is Call {
   );
 }
 
-function isReply(message: unknown): message is Reply {
-  const reply = message as Partial<Reply> | null;
-  return reply?.kind === KIND && typeof reply.id === 'number';
+/** One of this channel's messages, with the id its answer goes back under; the rest is cluster's or someone else's. */
+function isOurs(message: unknown): message is Reply {
+  const tagged = message as Partial<Reply> | null;
+  return tagged?.kind === KIND && typeof tagged.id === 'number';
 }
 
 /** A cluster worker's channel to its primary. */
