@@ -130,6 +130,8 @@ describe('prepared statements on SQLite', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
       other.prepare('rollback').run();
       expect(await db('keys').orderBy('k').pluck('k')).toEqual(['a']);
+      // Knex's own queries on that connection still wait for the lock as configured.
+      expect(await db.raw('pragma busy_timeout')).toEqual([{ timeout: 5000 }]);
     } finally {
       other.close();
       statements.close();

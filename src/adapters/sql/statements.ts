@@ -127,8 +127,9 @@ export function sqliteStatements(db: Knex, filename: string, options: { lockWait
       // A transaction left open on the connection would turn this one into a savepoint.
       if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
       transactionConnection = connection;
-      const busyTimeout = connection.pragma('busy_timeout', { simple: true }) as number;
-      connection.pragma('busy_timeout = 0');
+      // Prepared once per connection: `pragma()` parses its statement anew on every call.
+      const busyTimeout = statementOn(connection, 'pragma busy_timeout').pluck().get() as number;
+      statementOn(connection, 'pragma busy_timeout = 0').get();
       let began = false;
       try {
         const savepoint = connection.transaction((work: () => unknown) => work());
@@ -142,7 +143,7 @@ export function sqliteStatements(db: Knex, filename: string, options: { lockWait
         if (!began && isBusy(error) && Date.now() < deadline) return LOCKED;
         throw error;
       } finally {
-        connection.pragma(`busy_timeout = ${busyTimeout}`);
+        statementOn(connection, `pragma busy_timeout = ${busyTimeout}`).get();
         transactionConnection = undefined;
       }
     }).then(
