@@ -9,13 +9,14 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { usableCores } from '../dist/src/adapters/config/config.js';
 import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-/** The server's own default (one process per core); bare Koa runs with as many. */
-const WORKERS = Number(process.env.WORKERS ?? availableParallelism());
+/** The server's own default (one process per core, within a container's CPU quota); bare Koa runs with as many. */
+const WORKERS = Number(process.env.WORKERS ?? usableCores());
 const USERS = 64;
 const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
@@ -189,8 +190,8 @@ function refreshRequests(pool) {
   return [{ setupRequest: (request, context) => ({ ...request, ...refreshRequest(pool, context) }), onResponse: recycle(pool) }];
 }
 
-function meRequest(users) {
-  return { method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${pick(users).accessToken}` }, body: undefined };
+function meRequest(user) {
+  return { method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${user.accessToken}` }, body: undefined };
 }
 
 /**
@@ -200,13 +201,13 @@ function meRequest(users) {
  * scenario and its baseline must cost the generator alike.
  */
 function meRequests(users) {
-  return users.map((user) => ({ method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${user.accessToken}` } }));
+  return users.map(meRequest);
 }
 
 function mixRequests(users, pool) {
   const choose = (context) => {
     const roll = Math.random();
-    if (roll < 0.7) return meRequest(users);
+    if (roll < 0.7) return meRequest(pick(users));
     if (roll < 0.9) return refreshRequest(pool, context);
     if (roll < 0.95) return loginRequest(users);
     return { method: 'GET', path: '/api/v1/auth/jwks', headers: {}, body: undefined };

@@ -124,26 +124,10 @@ export function sqliteStatements(db: Knex, filename: string, options: { lockWait
   const queued: Queued[] = [];
   const commit = (batch: Queued[], deadline: number) => {
     onKnexConnection((connection) => {
-      // A transaction left open on the connection would turn this one into a savepoint.
-      if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
       transactionConnection = connection;
-      // Prepared once per connection: `pragma()` parses its statement anew on every call.
-      const busyTimeout = statementOn(connection, 'pragma busy_timeout').pluck().get() as number;
-      statementOn(connection, 'pragma busy_timeout = 0').get();
-      let began = false;
       try {
-        const savepoint = connection.transaction((work: () => unknown) => work());
-        return connection
-          .transaction(() => {
-            began = true;
-            return batch.map(({ work }) => runSavepoint(connection, savepoint, work));
-          })
-          .immediate();
-      } catch (error) {
-        if (!began && isBusy(error) && Date.now() < deadline) return LOCKED;
-        throw error;
+        return runBatch(connection, batch, deadline);
       } finally {
-        statementOn(connection, `pragma busy_timeout = ${busyTimeout}`).get();
         transactionConnection = undefined;
       }
     }).then(
@@ -153,6 +137,30 @@ export function sqliteStatements(db: Knex, filename: string, options: { lockWait
       },
       (error: unknown) => batch.forEach((item) => item.reject(error)),
     );
+  };
+
+  /** The batch as one transaction of savepoints, or LOCKED if another process holds the write lock (until `deadline`). */
+  const runBatch = (connection: Database.Database, batch: Queued[], deadline: number): Outcome[] | typeof LOCKED => {
+    // A transaction left open on the connection would turn this one into a savepoint.
+    if (connection.inTransaction) throw new Error('Knex returned its SQLite connection inside a transaction');
+    // Prepared once per connection: `pragma()` parses its statement anew on every call.
+    const busyTimeout = statementOn(connection, 'pragma busy_timeout').pluck().get() as number;
+    statementOn(connection, 'pragma busy_timeout = 0').get();
+    let began = false;
+    try {
+      const savepoint = connection.transaction((work: () => unknown) => work());
+      return connection
+        .transaction(() => {
+          began = true;
+          return batch.map(({ work }) => runSavepoint(connection, savepoint, work));
+        })
+        .immediate();
+    } catch (error) {
+      if (!began && isBusy(error) && Date.now() < deadline) return LOCKED;
+      throw error;
+    } finally {
+      statementOn(connection, `pragma busy_timeout = ${busyTimeout}`).get();
+    }
   };
   const commitQueued = () => {
     const batch = queued.splice(0, MAX_BATCH);
