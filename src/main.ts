@@ -236,7 +236,8 @@ async function main(): Promise<void> {
   try {
     const workers = workerCount(config);
     if (isOurWorker()) running = await startPicoAuth(config, logger, process.cwd(), { workers, sharedLimiter: new ChannelRateLimiter(primaryChannel()) });
-    else if (workers > 1) running = await startCluster(config, logger, workers);
+    // A worker of someone else's cluster (pm2's) runs as a process of its own: only a primary forks.
+    else if (workers > 1 && cluster.isPrimary) running = await startCluster(config, logger, workers);
     else running = await startPicoAuth(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, `pico-auth could not start: ${(error as Error).message}`);

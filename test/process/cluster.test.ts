@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnServer, tempDir } from '../support/process.js';
+import { MAIN, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
 
@@ -110,4 +110,19 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     expect(await server.kill('SIGTERM')).toBe(0);
     await waitFor(() => workers.every(isGone), 'the workers to exit');
   });
+
+  it("runs as a process of its own when forked by someone else's cluster primary (pm2's)", async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const foreign = resolve(import.meta.dirname, '../support/foreign-primary.mjs');
+    // WORKERS=2 asks for workers, but only a primary can fork them; nor is there a primary of ours to hold counters.
+    const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2', LOG_LEVEL: 'warn' }, undefined, [foreign, MAIN]);
+    cleanups.push(() => server.kill('SIGKILL'));
+    const email = uniqueEmail('foreign');
+    // It migrated the database itself, and login's counters answer (they would hang waiting for a primary).
+    expect((await send(`${server.api}/register`, { email, password: PASSWORD })).status).toBe(201);
+    expect((await send(`${server.api}/login`, { email, password: PASSWORD })).status).toBe(200);
+    expect(await server.kill('SIGTERM')).toBe(0);
+  });
 });
+

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMIN_PASSWORD } from './server.js';
 
-const MAIN = resolve(import.meta.dirname, '../../dist/src/main.js');
+export const MAIN = resolve(import.meta.dirname, '../../dist/src/main.js');
 
 /** The built server as a child process: what `npm start` runs, so signals and crashes are real. */
 export interface ServerProcess {
@@ -18,9 +18,10 @@ export interface ServerProcess {
   kill(signal: NodeJS.Signals): Promise<number | string>;
 }
 
-export async function spawnServer(env: Record<string, string>, port?: number): Promise<ServerProcess> {
+/** `args` are node's: the built server by default, or a script that runs it. */
+export async function spawnServer(env: Record<string, string>, port?: number, args: string[] = [MAIN]): Promise<ServerProcess> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, args, {
     // One process unless a test asks for workers: a kill then means what it says.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), PORT: String(listenPort), HOST: '127.0.0.1', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD, WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
