@@ -8,11 +8,13 @@ import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { bootstrapAdmin } from './application/bootstrap-admin.js';
 import type { Deps } from './application/deps.js';
-import type { RateLimiter } from './application/ports.js';
 import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
 import { WeakPassword } from './domain/errors.js';
-import { ChannelRateLimiter, primaryChannel } from './adapters/cluster/channel-rate-limiter.js';
+import { primaryChannel } from './adapters/cluster/channel.js';
+import { ChannelPasswordHasher } from './adapters/cluster/channel-password-hasher.js';
+import { ChannelRateLimiter } from './adapters/cluster/channel-rate-limiter.js';
 import { PRIMARY_PID, startWorkers } from './adapters/cluster/workers.js';
+import type { SharedServices } from './adapters/cluster/workers.js';
 import { loadCommonPasswords } from './adapters/common-passwords.js';
 import { ConfigError, loadConfig } from './adapters/config/config.js';
 import type { Config } from './adapters/config/config.js';
@@ -41,8 +43,8 @@ import { systemClock, uuidIds } from './adapters/system.js';
 const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /**
- * Password hashes running at once in the whole server (the thread pool's size), shared
- * out between workers, at least one each: memory stays bounded whatever the worker count.
+ * Password hashes running at once in the whole server (the thread pool's size). In a
+ * cluster the primary hashes for every worker, so memory stays bounded whatever their count.
  */
 const HASHING_SLOTS = 4;
 /** PostgreSQL connections of the whole server, shared out between workers (at least two each). */
@@ -53,10 +55,10 @@ export interface PicoAuth {
   stop(): Promise<void>;
 }
 
-/** A cluster worker's part: the primary has migrated and created the admin, and holds the throttling counters. */
+/** A cluster worker's part: the primary has migrated and created the admin, and holds the counters and the hasher. */
 export interface WorkerRole {
   workers: number;
-  sharedLimiter: RateLimiter;
+  shared: SharedServices;
 }
 
 export async function startPicoAuth(config: Config, logger: Logger, cwd = process.cwd(), worker?: WorkerRole): Promise<PicoAuth> {
@@ -160,7 +162,7 @@ function readinessChecks(deps: Deps, usesRedis: boolean): ReadinessChecks {
 
 /**
  * Tokens and throttling counters go to Redis when it is configured, else to the database
- * and memory: this process's, or the cluster primary's for a worker.
+ * and memory: this process's, or the cluster primary's for a worker, which also hashes.
  */
 function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer, worker?: WorkerRole): Deps {
   const { db, statements, redis } = stores;
@@ -168,12 +170,12 @@ function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMateri
   return {
     users: new SqlUserStore(db, statements),
     tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db, statements),
-    hasher: new ArgonFirstPasswordHasher(undefined, Math.max(1, Math.ceil(HASHING_SLOTS / (worker?.workers ?? 1)))),
+    hasher: worker?.shared.hasher ?? new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS),
     signer,
     secrets: new HmacRefreshSecrets(keyMaterial),
     clock: systemClock,
     ids: uuidIds,
-    limiter: redis ? new RedisRateLimiter(redis, prefix) : (worker?.sharedLimiter ?? new MemoryRateLimiter()),
+    limiter: redis ? new RedisRateLimiter(redis, prefix) : (worker?.shared.limiter ?? new MemoryRateLimiter()),
     settings: {
       refreshTokenTtlSeconds: config.auth.refreshTokenExpireDays * 86_400,
       refreshReuseGraceSeconds: config.auth.refreshReuseGraceSeconds,
@@ -235,7 +237,7 @@ async function main(): Promise<void> {
   let running: { stop(): Promise<void> };
   try {
     const workers = workerCount(config);
-    if (isOurWorker()) running = await startPicoAuth(config, logger, process.cwd(), { workers, sharedLimiter: new ChannelRateLimiter(primaryChannel()) });
+    if (isOurWorker()) running = await startPicoAuth(config, logger, process.cwd(), { workers, shared: primaryServices() });
     // A worker of someone else's cluster (pm2's) runs as a process of its own: only a primary forks.
     else if (workers > 1 && cluster.isPrimary) running = await startCluster(config, logger, workers);
     else running = await startPicoAuth(config, logger);
@@ -261,16 +263,23 @@ function isOurWorker(): boolean {
   return cluster.isWorker && process.env[PRIMARY_PID] === String(process.ppid);
 }
 
+/** A worker's stubs for what its primary holds. */
+function primaryServices(): SharedServices {
+  const channel = primaryChannel();
+  return { limiter: new ChannelRateLimiter(channel), hasher: new ChannelPasswordHasher(channel) };
+}
+
 /** One process per core by default; an in-memory SQLite database lives in one process, so it gets one. */
 function workerCount(config: Config): number {
   const target = parseDatabaseUrl(config.database.url, process.cwd());
   return target.dialect === 'sqlite' && target.filename === ':memory:' ? 1 : config.server.workers;
 }
 
-/** The primary: prepares what workers share, then forks them; they share the port, it holds the throttling counters. */
+/** The primary: prepares what workers share, then forks them; they share the port, it holds the counters and hashes. */
 async function startCluster(config: Config, logger: Logger, workers: number): Promise<{ stop(): Promise<void> }> {
   await prepareForWorkers(config, logger, process.cwd());
-  const pool = await startWorkers(workers, new MemoryRateLimiter(), logger);
+  const shared = { limiter: new MemoryRateLimiter(), hasher: new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS) };
+  const pool = await startWorkers(workers, shared, logger);
   logger.info({ port: pool.port, workers }, 'pico-auth workers listening');
   return pool;
 }

@@ -2,14 +2,20 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { resolve } from 'node:path';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PasswordHasher } from '../../src/application/ports.js';
+import type { Channel } from '../../src/adapters/cluster/channel.js';
+import { ChannelPasswordHasher, servePasswordHasher } from '../../src/adapters/cluster/channel-password-hasher.js';
 import { ChannelRateLimiter, serveRateLimiter } from '../../src/adapters/cluster/channel-rate-limiter.js';
-import type { Channel } from '../../src/adapters/cluster/channel-rate-limiter.js';
+import { ArgonFirstPasswordHasher } from '../../src/adapters/crypto/password-hasher.js';
+import { OWASP_ARGON2ID } from '../../src/adapters/crypto/argon2-hasher.js';
 import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { Unavailable } from '../../src/domain/errors.js';
+import { describePasswordHasherContract } from '../contracts/password-hasher.contract.js';
 import { describeRateLimiterContract } from '../contracts/rate-limiter.contract.js';
 
-const PRIMARY = resolve(import.meta.dirname, '../support/rate-limiter-primary.mjs');
+const PRIMARY = resolve(import.meta.dirname, '../support/primary.mjs');
 
 async function primaryProcess(): Promise<ChildProcess> {
   const child = fork(PRIMARY, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -37,6 +43,11 @@ function channelPair(): [Channel, Channel] {
 describeRateLimiterContract('memory of another process, over IPC (cluster workers)', async () => {
   const primary = await primaryProcess();
   return { limiter: new ChannelRateLimiter(primary), close: () => stop(primary) };
+});
+
+describePasswordHasherContract('hashing in another process, over IPC (cluster workers)', async () => {
+  const primary = await primaryProcess();
+  return { hasher: new ChannelPasswordHasher(primary), close: () => stop(primary) };
 });
 
 describe('ChannelRateLimiter', () => {
@@ -89,5 +100,89 @@ describe('ChannelRateLimiter', () => {
     const limiter = new ChannelRateLimiter(workerEnd, { replyTimeoutMs: 60_000 });
     // An invalid date travels as null through JSON: the primary must say so, not stay silent.
     await expect(limiter.take('ip:d', 10, new Date(Number.NaN))).rejects.toBeInstanceOf(Unavailable);
+  });
+});
+
+describe('ChannelPasswordHasher', () => {
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const child of children.splice(0)) await stop(child);
+  });
+
+  /** A worker's hasher whose primary hashes with `hasher`, reporting errors to `errors`. */
+  function served(hasher: PasswordHasher, errors: unknown[] = []): ChannelPasswordHasher {
+    const [workerEnd, primaryEnd] = channelPair();
+    servePasswordHasher(primaryEnd, hasher, (error) => errors.push(error));
+    return new ChannelPasswordHasher(workerEnd, { replyTimeoutMs: 60_000 });
+  }
+
+  it('fails closed once the primary is gone: calls in flight and later ones are 503s', async () => {
+    const primary = await primaryProcess();
+    children.push(primary);
+    const hasher = new ChannelPasswordHasher(primary);
+    const hash = await hasher.hash('a password to check');
+    primary.kill('SIGSTOP');
+    const inFlight = hasher.verify(hash, 'a password to check');
+    await new Promise((r) => setTimeout(r, 50));
+    primary.kill('SIGKILL');
+    await expect(inFlight).rejects.toBeInstanceOf(Unavailable);
+    await expect(hasher.burn('another')).rejects.toBeInstanceOf(Unavailable);
+  });
+
+  it('answers 503 when a primary that still lives does not answer in time', async () => {
+    const primary = await primaryProcess();
+    children.push(primary);
+    const hasher = new ChannelPasswordHasher(primary, { replyTimeoutMs: 200 });
+    primary.kill('SIGSTOP');
+    await expect(hasher.hash('a password')).rejects.toBeInstanceOf(Unavailable);
+  });
+
+  it("shares the primary's bound on hashes in flight: past it, workers get 503s, and nothing is logged", async () => {
+    const errors: unknown[] = [];
+    const shared = new ArgonFirstPasswordHasher(OWASP_ARGON2ID, 1, 1);
+    const hash = await shared.hash('flood-password-123');
+    const [first, second] = [served(shared, errors), served(shared, errors)];
+    const results = await Promise.allSettled([first, second, first].map((worker) => worker.verify(hash, 'flood-password-123')));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')?.reason).toBeInstanceOf(Unavailable);
+    expect(errors).toEqual([]);
+  });
+
+  it("reports the primary's failures as 503s, and its log holds no password", async () => {
+    const errors: unknown[] = [];
+    const broken: PasswordHasher = {
+      hash: async () => {
+        throw new Error('out of memory');
+      },
+      verify: async () => {
+        throw new Error('out of memory');
+      },
+      burn: async () => undefined,
+    };
+    const hasher = served(broken, errors);
+    await expect(hasher.hash('secret-hunter2-password')).rejects.toBeInstanceOf(Unavailable);
+    await expect(hasher.verify('$argon2id$x', 'secret-hunter2-password')).rejects.toBeInstanceOf(Unavailable);
+    expect(errors).toHaveLength(2);
+    expect(inspect(errors, { depth: 10 })).not.toContain('hunter2');
+  });
+
+  it('refuses a call the primary cannot read at once, rather than leaving it to time out', async () => {
+    const [workerEnd, primaryEnd] = channelPair();
+    const errors: unknown[] = [];
+    servePasswordHasher(primaryEnd, new ArgonFirstPasswordHasher(), (error) => errors.push(error));
+    const replies: unknown[] = [];
+    workerEnd.on('message', (message) => replies.push(message));
+    const kind = 'pico-auth:password-hasher';
+    for (const call of [
+      { kind, id: 1, method: 'verify', args: [42, 'hunter2-secret'] },
+      { kind, id: 2, method: 'hash', args: 'not a list' },
+      { kind, id: 3, method: 'constructor', args: [] },
+    ]) {
+      workerEnd.send(call, () => undefined);
+    }
+    await expect.poll(() => replies.length).toBe(3);
+    const byId = (a: unknown, b: unknown) => (a as { id: number }).id - (b as { id: number }).id;
+    expect(replies.sort(byId)).toEqual([1, 2, 3].map((id) => ({ kind, id, failed: true })));
+    expect(inspect(errors, { depth: 10 })).not.toContain('hunter2');
   });
 });

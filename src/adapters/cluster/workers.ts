@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
-import type { RateLimiter } from '../../application/ports.js';
+import type { PasswordHasher, RateLimiter } from '../../application/ports.js';
 import type { Logger } from '../logging/logger.js';
+import { servePasswordHasher } from './channel-password-hasher.js';
 import { serveRateLimiter } from './channel-rate-limiter.js';
 
 /** Set in each worker's environment to the primary's pid, so a worker knows the primary is ours. */
@@ -12,6 +13,12 @@ const STOP_GRACE_MS = 15_000;
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 
+/** What the primary holds for all its workers: the throttling counters and the password hasher. */
+export interface SharedServices {
+  limiter: RateLimiter;
+  hasher: PasswordHasher;
+}
+
 export interface WorkerPool {
   /** The port the workers share (the one chosen when PORT is 0). */
   port: number;
@@ -21,13 +28,13 @@ export interface WorkerPool {
 
 /**
  * The primary process: forks `count` workers that share the listening port, answers
- * their throttling calls from `limiter`, and replaces a worker that dies. At start-up a
+ * their throttling and hashing calls from `shared`, and replaces a worker that dies. At start-up a
  * worker that dies before it listens fails the whole start (every worker is stopped and
  * the promise rejects): the operator sees one failed start, not a loop. Later, a
  * replacement that cannot start (the database is down, say) is tried again with backoff,
  * and the primary stays up meanwhile.
  */
-export async function startWorkers(count: number, limiter: RateLimiter, logger: Logger): Promise<WorkerPool> {
+export async function startWorkers(count: number, shared: SharedServices, logger: Logger): Promise<WorkerPool> {
   let stopping = false;
   let retryMs = RETRY_FIRST_MS;
   let retry: NodeJS.Timeout | undefined;
@@ -36,7 +43,8 @@ export async function startWorkers(count: number, limiter: RateLimiter, logger: 
   const fork = (): Promise<number> => {
     const worker = cluster.fork({ [PRIMARY_PID]: String(process.pid) });
     live.add(worker);
-    serveRateLimiter(worker, limiter, (error) => logger.warn({ err: error, worker: worker.id }, 'rate limiter call failed'));
+    serveRateLimiter(worker, shared.limiter, (error) => logger.warn({ err: error, worker: worker.id }, 'rate limiter call failed'));
+    servePasswordHasher(worker, shared.hasher, (error) => logger.warn({ err: error, worker: worker.id }, 'password hashing call failed'));
     return new Promise((listening, failed) => {
       let started = false;
       worker.once('listening', (address) => {

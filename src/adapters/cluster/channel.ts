@@ -1,0 +1,143 @@
+import { Unavailable } from '../../domain/errors.js';
+
+/**
+ * Calls from a cluster worker to a service its primary process holds (the throttling
+ * counters, the password hasher), over the IPC channel cluster gives each worker. Each
+ * service tags its messages with a kind of its own, so services and cluster's own
+ * messages share one channel.
+ */
+
+/** What both ends of an IPC channel offer: a worker's `process`, the primary's `Worker`, a `ChildProcess`. */
+export interface Channel {
+  send(message: unknown, callback: (error: Error | null) => void): unknown;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'disconnect', listener: () => void): unknown;
+}
+
+interface Call {
+  kind: string;
+  id: number;
+  method: string;
+  args: unknown[];
+}
+
+interface Reply {
+  kind: string;
+  id: number;
+  value?: unknown;
+  failed?: true;
+}
+
+/** A method of a served service: it checks its own arguments, which crossed a process boundary. */
+export type Handler = (args: unknown[]) => Promise<unknown>;
+
+/** Thrown by a handler whose arguments are not what its method takes. */
+export class MalformedCall extends Error {}
+
+interface Pending {
+  isAnswer: (value: unknown) => boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The worker's end of one service. It fails closed: a disconnect, a send error, a refused
+ * or malformed answer, or no answer within `timeoutMs` is Unavailable (503), never a guess.
+ */
+export class ChannelClient {
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #connected = true;
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly kind: string,
+    private readonly service: string,
+    private readonly timeoutMs: number,
+  ) {
+    channel.on('message', (message) => this.#settle(message));
+    channel.on('disconnect', () => {
+      this.#connected = false;
+      for (const id of [...this.#pending.keys()]) this.#fail(id);
+    });
+  }
+
+  call<T>(method: string, args: unknown[], isAnswer: (value: unknown) => value is T): Promise<T> {
+    if (!this.#connected) return Promise.reject(new Unavailable(this.service));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#fail(id), this.timeoutMs);
+      this.#pending.set(id, { isAnswer, resolve: resolve as (value: unknown) => void, reject, timer });
+      const call: Call = { kind: this.kind, id, method, args };
+      this.channel.send(call, (error) => {
+        if (error) this.#fail(id, error);
+      });
+    });
+  }
+
+  #settle(message: unknown): void {
+    if (!isTagged(message, this.kind)) return;
+    const pending = this.#take(message.id);
+    if (!pending) return;
+    const reply = message as Reply;
+    if (reply.failed || !pending.isAnswer(reply.value)) pending.reject(new Unavailable(this.service));
+    else pending.resolve(reply.value);
+  }
+
+  #fail(id: number, cause?: unknown): void {
+    this.#take(id)?.reject(new Unavailable(this.service, { cause }));
+  }
+
+  #take(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+}
+
+/**
+ * The primary's end: answers one worker's calls of `kind` with `handlers`. A call it
+ * cannot read is refused at once, not left for the caller to time out. Errors are
+ * reported to `onError`, except Unavailable, which is an answer (a saturated hasher).
+ */
+export function serveOnChannel(channel: Channel, kind: string, handlers: Record<string, Handler>, onError: (error: unknown) => void): void {
+  channel.on('message', (message) => {
+    if (!isTagged(message, kind)) return;
+    const answer = (reply: Omit<Reply, 'kind' | 'id'>) =>
+      channel.send({ kind, id: message.id, ...reply } satisfies Reply, (error) => {
+        // The worker is gone; its own callers learn that from the disconnect.
+        if (error) onError(error);
+      });
+    const { method, args } = message as Partial<Call>;
+    const handler = typeof method === 'string' && Object.hasOwn(handlers, method) ? handlers[method] : undefined;
+    if (!handler || !Array.isArray(args)) return void answer({ failed: true });
+    Promise.resolve(args)
+      .then(handler)
+      .then(
+        (value) => answer({ value }),
+        (error: unknown) => {
+          if (!(error instanceof Unavailable)) onError(error);
+          answer({ failed: true });
+        },
+      );
+  });
+}
+
+/** One of this kind's messages, with the id its answer goes back under; the rest is cluster's or another service's. */
+function isTagged(message: unknown, kind: string): message is { id: number } {
+  const tagged = message as Partial<Reply> | null;
+  return tagged?.kind === kind && typeof tagged.id === 'number';
+}
+
+/** A cluster worker's channel to its primary. */
+export function primaryChannel(): Channel {
+  const send = process.send?.bind(process);
+  if (!send) throw new Error('this process has no IPC channel to a primary');
+  return {
+    send: (message, callback) => send(message, undefined, undefined, callback),
+    on: (event: 'message' | 'disconnect', listener: (message?: unknown) => void) => process.on(event, listener),
+  };
+}
