@@ -160,10 +160,44 @@ describe('ChannelPasswordHasher', () => {
       burn: async () => undefined,
     };
     const hasher = served(broken, errors);
-    await expect(hasher.hash('secret-hunter2-password')).rejects.toBeInstanceOf(Unavailable);
-    await expect(hasher.verify('$argon2id$x', 'secret-hunter2-password')).rejects.toBeInstanceOf(Unavailable);
+    const refusals = await Promise.allSettled([hasher.hash('secret-hunter2-password'), hasher.verify('$argon2id$x', 'secret-hunter2-password')]);
+    for (const refusal of refusals) expect(refusal).toMatchObject({ status: 'rejected', reason: expect.any(Unavailable) });
     expect(errors).toHaveLength(2);
-    expect(inspect(errors, { depth: 10 })).not.toContain('hunter2');
+    expect(inspect([errors, refusals], { depth: 10 })).not.toContain('hunter2');
+  });
+
+  it.each([
+    ['a verdict with a truthy non-boolean', 'verify', { ok: 1, rehash: false }],
+    ['half a verdict', 'verify', { ok: true }],
+    ['a bare true', 'verify', true],
+    ['a string', 'verify', 'ok'],
+    ['a hash that is not a string', 'hash', 42],
+    ['a burn that answers something', 'burn', { ok: true }],
+  ])('refuses an answer out of shape (%s): a 503, never a login', async (_, method, value) => {
+    const [workerEnd, primaryEnd] = channelPair();
+    primaryEnd.on('message', (message) => {
+      const { kind, id } = message as { kind: string; id: number };
+      primaryEnd.send({ kind, id, value }, () => undefined);
+    });
+    const hasher = new ChannelPasswordHasher(workerEnd, { replyTimeoutMs: 60_000 });
+    const call = method === 'verify' ? hasher.verify('$argon2id$x', 'pw') : method === 'hash' ? hasher.hash('pw') : hasher.burn('pw');
+    await expect(call).rejects.toBeInstanceOf(Unavailable);
+  });
+
+  it('shares one channel with the counters: calls numbered alike still get their own answers', async () => {
+    const [workerEnd, primaryEnd] = channelPair();
+    const onError = (error: unknown) => {
+      throw error;
+    };
+    serveRateLimiter(primaryEnd, new MemoryRateLimiter(), onError);
+    servePasswordHasher(primaryEnd, new ArgonFirstPasswordHasher(), onError);
+    const limiter = new ChannelRateLimiter(workerEnd);
+    const hasher = new ChannelPasswordHasher(workerEnd);
+    // Both clients number their calls from 0, so ids 0 and 1 travel twice at once.
+    const [hash, wait, lock] = await Promise.all([hasher.hash('shared channel'), limiter.take('ip:e', 1, new Date()), limiter.beginLoginAttempt('account:e', 3, new Date())]);
+    expect([wait, lock]).toEqual([0, 0]);
+    expect(await Promise.all([hasher.verify(hash, 'shared channel'), limiter.take('ip:e', 1, new Date())])).toEqual([{ ok: true, rehash: false }, expect.any(Number)]);
+    expect(await limiter.take('ip:e', 1, new Date())).toBeGreaterThan(0);
   });
 
   it('refuses a call the primary cannot read at once, rather than leaving it to time out', async () => {
@@ -182,7 +216,7 @@ describe('ChannelPasswordHasher', () => {
     }
     await expect.poll(() => replies.length).toBe(3);
     const byId = (a: unknown, b: unknown) => (a as { id: number }).id - (b as { id: number }).id;
-    expect(replies.sort(byId)).toEqual([1, 2, 3].map((id) => ({ kind, id, failed: true })));
+    expect(replies.sort(byId)).toEqual([1, 2, 3].map((id) => ({ kind, id, failed: 'error' })));
     expect(inspect(errors, { depth: 10 })).not.toContain('hunter2');
   });
 });

@@ -3,11 +3,12 @@ import { ChannelClient, MalformedCall, serveOnChannel } from './channel.js';
 import type { Channel } from './channel.js';
 
 /**
- * Password hashing for the workers of one server, done by the primary process. argon2id
- * runs 10 % faster in one process's thread pool than split over several (a 19 MiB working
- * set per hash: switching cores between processes costs it its TLB and cache), and one
- * gate bounds the hashes in flight, and so their memory, whatever the worker count.
- * Passwords cross only the IPC channel between a worker and its own parent.
+ * Password hashing for the workers of one server, done by the primary process. Four
+ * argon2id hashes at once ran 7 % faster in one process's thread pool than two in each of
+ * two processes (19 MiB each: cores switching between processes cost them their caches),
+ * and logins 4 % faster (BENCHMARKS.md). One gate also bounds the hashes in flight, and so
+ * their memory, whatever the worker count. Passwords cross only the IPC channel between a
+ * worker and its own parent.
  */
 
 const KIND = 'pico-auth:password-hasher';

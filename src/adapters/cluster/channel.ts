@@ -25,14 +25,17 @@ interface Reply {
   kind: string;
   id: number;
   value?: unknown;
-  failed?: true;
+  /** Why there is no value: the service is saturated, or the call failed (never more: no error text crosses). */
+  failed?: 'busy' | 'error';
 }
 
 /** A method of a served service: it checks its own arguments, which crossed a process boundary. */
 export type Handler = (args: unknown[]) => Promise<unknown>;
 
 /** Thrown by a handler whose arguments are not what its method takes. */
-export class MalformedCall extends Error {}
+export class MalformedCall extends Error {
+  override name = 'MalformedCall';
+}
 
 interface Pending {
   isAnswer: (value: unknown) => boolean;
@@ -46,47 +49,50 @@ interface Pending {
  * or malformed answer, or no answer within `timeoutMs` is Unavailable (503), never a guess.
  */
 export class ChannelClient {
+  readonly #channel: Channel;
+  readonly #kind: string;
+  readonly #service: string;
+  readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #connected = true;
 
-  constructor(
-    private readonly channel: Channel,
-    private readonly kind: string,
-    private readonly service: string,
-    private readonly timeoutMs: number,
-  ) {
+  constructor(channel: Channel, kind: string, service: string, timeoutMs: number) {
+    this.#channel = channel;
+    this.#kind = kind;
+    this.#service = service;
+    this.#timeoutMs = timeoutMs;
     channel.on('message', (message) => this.#settle(message));
     channel.on('disconnect', () => {
       this.#connected = false;
-      for (const id of [...this.#pending.keys()]) this.#fail(id);
+      for (const id of [...this.#pending.keys()]) this.#fail(id, new Error('the primary is gone'));
     });
   }
 
   call<T>(method: string, args: unknown[], isAnswer: (value: unknown) => value is T): Promise<T> {
-    if (!this.#connected) return Promise.reject(new Unavailable(this.service));
+    if (!this.#connected) return Promise.reject(new Unavailable(this.#service, { cause: new Error('the primary is gone') }));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.#fail(id), this.timeoutMs);
+      const timer = setTimeout(() => this.#fail(id, new Error(`no answer from the primary within ${this.#timeoutMs} ms`)), this.#timeoutMs);
       this.#pending.set(id, { isAnswer, resolve: resolve as (value: unknown) => void, reject, timer });
-      const call: Call = { kind: this.kind, id, method, args };
-      this.channel.send(call, (error) => {
+      const call: Call = { kind: this.#kind, id, method, args };
+      this.#channel.send(call, (error) => {
         if (error) this.#fail(id, error);
       });
     });
   }
 
   #settle(message: unknown): void {
-    if (!isTagged(message, this.kind)) return;
-    const pending = this.#take(message.id);
-    if (!pending) return;
+    if (!isTagged(message, this.#kind)) return;
     const reply = message as Reply;
-    if (reply.failed || !pending.isAnswer(reply.value)) pending.reject(new Unavailable(this.service));
-    else pending.resolve(reply.value);
+    if (reply.failed === 'busy') this.#fail(reply.id, new Error('the primary is saturated'));
+    else if (reply.failed) this.#fail(reply.id, new Error('the primary could not answer the call'));
+    else if (!this.#pending.get(reply.id)?.isAnswer(reply.value)) this.#fail(reply.id, new Error('the primary answered out of shape'));
+    else this.#take(reply.id)?.resolve(reply.value);
   }
 
-  #fail(id: number, cause?: unknown): void {
-    this.#take(id)?.reject(new Unavailable(this.service, { cause }));
+  #fail(id: number, cause: unknown): void {
+    this.#take(id)?.reject(new Unavailable(this.#service, { cause }));
   }
 
   #take(id: number): Pending | undefined {
@@ -102,25 +108,34 @@ export class ChannelClient {
  * The primary's end: answers one worker's calls of `kind` with `handlers`. A call it
  * cannot read is refused at once, not left for the caller to time out. Errors are
  * reported to `onError`, except Unavailable, which is an answer (a saturated hasher).
+ * Once the worker is gone, what was still running for it is not answered.
  */
 export function serveOnChannel(channel: Channel, kind: string, handlers: Record<string, Handler>, onError: (error: unknown) => void): void {
+  let connected = true;
+  channel.on('disconnect', () => (connected = false));
   channel.on('message', (message) => {
     if (!isTagged(message, kind)) return;
-    const answer = (reply: Omit<Reply, 'kind' | 'id'>) =>
-      channel.send({ kind, id: message.id, ...reply } satisfies Reply, (error) => {
-        // The worker is gone; its own callers learn that from the disconnect.
-        if (error) onError(error);
-      });
+    const answer = (reply: Omit<Reply, 'kind' | 'id'>) => {
+      if (!connected) return;
+      try {
+        channel.send({ kind, id: message.id, ...reply } satisfies Reply, (error) => {
+          if (error && connected) onError(error);
+        });
+      } catch (error) {
+        onError(error);
+      }
+    };
     const { method, args } = message as Partial<Call>;
     const handler = typeof method === 'string' && Object.hasOwn(handlers, method) ? handlers[method] : undefined;
-    if (!handler || !Array.isArray(args)) return void answer({ failed: true });
+    if (!handler || !Array.isArray(args)) return void answer({ failed: 'error' });
     Promise.resolve(args)
       .then(handler)
       .then(
         (value) => answer({ value }),
         (error: unknown) => {
-          if (!(error instanceof Unavailable)) onError(error);
-          answer({ failed: true });
+          if (error instanceof Unavailable) return answer({ failed: 'busy' });
+          onError(error);
+          answer({ failed: 'error' });
         },
       );
   });
