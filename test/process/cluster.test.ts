@@ -87,6 +87,17 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: PASSWORD })).toBe(429);
   });
 
+  it('logs in through whichever worker answers (the primary hashes for both), and refuses an unknown email alike', async () => {
+    const server = await startCluster({ AUTH_IP_RATE_LIMIT: '0' });
+    const email = uniqueEmail('hashed');
+    expect((await send(`${server.api}/register`, { email, password: PASSWORD })).status).toBe(201);
+    const logins = [];
+    for (let i = 0; i < 4; i++) logins.push(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: PASSWORD }));
+    expect(logins).toEqual([200, 200, 200, 200]);
+    // An unknown email costs a verification too (against the primary's dummy hash), and fails alike.
+    expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email: uniqueEmail('nobody'), password: PASSWORD })).toBe(401);
+  });
+
   it('shares the per-IP token bucket between workers', async () => {
     const server = await startCluster({ AUTH_IP_RATE_LIMIT: '3' });
     const statuses = [];
