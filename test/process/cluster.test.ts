@@ -122,6 +122,14 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     await waitFor(() => workers.every(isGone), 'the workers to exit');
   });
 
+  it('takes its workers down with it when the primary dies: none serves on without its counters and hasher', async () => {
+    const server = await startCluster();
+    const workers = workerPids(server);
+    expect(workers).toHaveLength(2);
+    await server.kill('SIGKILL');
+    await waitFor(() => workers.every(isGone), 'the orphaned workers to exit');
+  });
+
   it("runs as a process of its own when forked by someone else's cluster primary (pm2's)", async () => {
     const { dir, remove } = tempDir();
     cleanups.push(remove);
