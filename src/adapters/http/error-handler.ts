@@ -24,18 +24,32 @@ const STATUS: Record<ErrorCode, number> = {
   unavailable: 503,
 };
 
+/** A 503's reason is logged at most this often: see `errorHandler`. */
+const UNAVAILABLE_LOG_INTERVAL_MS = 1_000;
+
 /**
  * First in the chain: every error becomes `{error, code}` with its status. Anything
- * unexpected is logged in full and answered with a generic 500.
+ * unexpected is logged in full and answered with a generic 500. A 503 (a store down, the
+ * hasher saturated) is logged once a second per reason, its line counting those it
+ * stands for: a flood of cheap refused requests must not become a flood of log lines.
  */
-export function errorHandler(logger: Logger) {
+export function errorHandler(logger: Logger, now: () => number = Date.now) {
+  const unavailable = new Map<string, { until: number; repeats: number }>();
+  const logFailure = (error: unknown, status: number, message: string, reqId: unknown) => {
+    if (status !== 503) return logger.error({ err: error, reqId, status }, 'request failed');
+    const at = now();
+    const last = unavailable.get(message);
+    if (last && at < last.until) return void last.repeats++;
+    unavailable.set(message, { until: at + UNAVAILABLE_LOG_INTERVAL_MS, repeats: 0 });
+    logger.error({ err: error, reqId, status, repeatsSinceLastLine: last?.repeats ?? 0 }, 'request failed');
+  };
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new TransportError(404, 'not_found', 'Not found');
     } catch (error) {
       const { status, code, message } = describe(error);
-      if (status >= 500) logger.error({ err: error, reqId: ctx.state.requestId, status }, 'request failed');
+      if (status >= 500) logFailure(error, status, message, ctx.state.requestId);
       ctx.status = status;
       ctx.body = { error: message, code };
       if (status === 401) ctx.set('WWW-Authenticate', challenge(error));
