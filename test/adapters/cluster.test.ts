@@ -200,6 +200,34 @@ describe('ChannelPasswordHasher', () => {
     expect(await limiter.take('ip:e', 1, new Date())).toBeGreaterThan(0);
   });
 
+  it('neither answers nor logs what was still running for a worker that is gone', async () => {
+    const worker = new EventEmitter();
+    const sent: unknown[] = [];
+    const errors: unknown[] = [];
+    const channel: Channel = {
+      send: (message, callback) => {
+        sent.push(message);
+        callback(null);
+      },
+      on: (event: 'message' | 'disconnect', listener: (message?: unknown) => void) => worker.on(event, listener),
+    };
+    let finish: (verdict: { ok: boolean; rehash: boolean }) => void = function unset() {};
+    const slow: PasswordHasher = {
+      hash: async () => 'unused',
+      verify: () => new Promise((resolve) => (finish = resolve)),
+      burn: async () => undefined,
+    };
+    servePasswordHasher(channel, slow, (error) => errors.push(error));
+    worker.emit('message', { kind: 'pico-auth:password-hasher', id: 7, method: 'verify', args: ['$argon2id$x', 'pw'] });
+    // The worker goes while its verify is running; then the verify ends.
+    await expect.poll(() => finish.name).not.toBe('unset');
+    worker.emit('disconnect');
+    finish({ ok: true, rehash: false });
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
   it('refuses a call the primary cannot read at once, rather than leaving it to time out', async () => {
     const [workerEnd, primaryEnd] = channelPair();
     const errors: unknown[] = [];

@@ -43,7 +43,7 @@ export function serveRateLimiter(channel: Channel, limiter: RateLimiter, onError
       take: async ([key, limit, at]) => limiter.take(...counted(key, limit, at)),
       beginLoginAttempt: async ([key, limit, at]) => limiter.beginLoginAttempt(...counted(key, limit, at)),
       resetLoginFailures: async ([key]) => {
-        await limiter.resetLoginFailures(counted(key, 0, 0)[0]);
+        await limiter.resetLoginFailures(keyOf(key));
         return 0;
       },
     },
@@ -52,8 +52,13 @@ export function serveRateLimiter(channel: Channel, limiter: RateLimiter, onError
 }
 
 function counted(key: unknown, limit: unknown, at: unknown): [string, number, Date] {
-  if (typeof key !== 'string' || typeof limit !== 'number' || typeof at !== 'number') throw new MalformedCall('malformed rate limiter call');
-  return [key, limit, new Date(at)];
+  if (typeof limit !== 'number' || typeof at !== 'number') throw new MalformedCall('malformed rate limiter call');
+  return [keyOf(key), limit, new Date(at)];
+}
+
+function keyOf(key: unknown): string {
+  if (typeof key !== 'string') throw new MalformedCall('malformed rate limiter call');
+  return key;
 }
 
 function isNumber(value: unknown): value is number {

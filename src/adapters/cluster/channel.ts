@@ -85,9 +85,12 @@ export class ChannelClient {
   #settle(message: unknown): void {
     if (!isTagged(message, this.#kind)) return;
     const reply = message as Reply;
+    // An answer to a call that has timed out already is dropped.
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
     if (reply.failed === 'busy') this.#fail(reply.id, new Error('the primary is saturated'));
     else if (reply.failed) this.#fail(reply.id, new Error('the primary could not answer the call'));
-    else if (!this.#pending.get(reply.id)?.isAnswer(reply.value)) this.#fail(reply.id, new Error('the primary answered out of shape'));
+    else if (!pending.isAnswer(reply.value)) this.#fail(reply.id, new Error('the primary answered out of shape'));
     else this.#take(reply.id)?.resolve(reply.value);
   }
 

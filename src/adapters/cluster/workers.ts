@@ -28,11 +28,11 @@ export interface WorkerPool {
 
 /**
  * The primary process: forks `count` workers that share the listening port, answers
- * their throttling and hashing calls from `shared`, and replaces a worker that dies. At start-up a
- * worker that dies before it listens fails the whole start (every worker is stopped and
- * the promise rejects): the operator sees one failed start, not a loop. Later, a
- * replacement that cannot start (the database is down, say) is tried again with backoff,
- * and the primary stays up meanwhile.
+ * their throttling and hashing calls from `shared`, and replaces a worker that dies. At
+ * start-up a worker that dies before it listens fails the whole start (every worker is
+ * stopped and the promise rejects): the operator sees one failed start, not a loop.
+ * Later, a replacement that cannot start (the database is down, say) is tried again with
+ * backoff, and the primary stays up meanwhile.
  */
 export async function startWorkers(count: number, shared: SharedServices, logger: Logger): Promise<WorkerPool> {
   let stopping = false;
