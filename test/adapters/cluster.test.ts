@@ -89,7 +89,7 @@ describe('ChannelRateLimiter', () => {
   it('answers 503 when a primary that still lives does not answer in time', async () => {
     const primary = await primaryProcess();
     children.push(primary);
-    const limiter = new ChannelRateLimiter(primary, { replyTimeoutMs: 200 });
+    const limiter = new ChannelRateLimiter(primary, { timeoutMs: 200 });
     primary.kill('SIGSTOP');
     await expect(limiter.take('ip:c', 10, new Date())).rejects.toBeInstanceOf(Unavailable);
   });
@@ -97,7 +97,7 @@ describe('ChannelRateLimiter', () => {
   it('refuses a call the primary cannot read at once, rather than leaving it to time out', async () => {
     const [workerEnd, primaryEnd] = channelPair();
     serveRateLimiter(primaryEnd, new MemoryRateLimiter(), () => undefined);
-    const limiter = new ChannelRateLimiter(workerEnd, { replyTimeoutMs: 60_000 });
+    const limiter = new ChannelRateLimiter(workerEnd, { timeoutMs: 60_000 });
     // An invalid date travels as null through JSON: the primary must say so, not stay silent.
     await expect(limiter.take('ip:d', 10, new Date(Number.NaN))).rejects.toBeInstanceOf(Unavailable);
   });
@@ -113,7 +113,7 @@ describe('ChannelPasswordHasher', () => {
   function served(hasher: PasswordHasher, errors: unknown[] = []): ChannelPasswordHasher {
     const [workerEnd, primaryEnd] = channelPair();
     servePasswordHasher(primaryEnd, hasher, (error) => errors.push(error));
-    return new ChannelPasswordHasher(workerEnd, { replyTimeoutMs: 60_000 });
+    return new ChannelPasswordHasher(workerEnd, { timeoutMs: 60_000 });
   }
 
   it('fails closed once the primary is gone: calls in flight and later ones are 503s', async () => {
@@ -132,7 +132,7 @@ describe('ChannelPasswordHasher', () => {
   it('answers 503 when a primary that still lives does not answer in time', async () => {
     const primary = await primaryProcess();
     children.push(primary);
-    const hasher = new ChannelPasswordHasher(primary, { replyTimeoutMs: 200 });
+    const hasher = new ChannelPasswordHasher(primary, { timeoutMs: 200 });
     primary.kill('SIGSTOP');
     await expect(hasher.hash('a password')).rejects.toBeInstanceOf(Unavailable);
   });
@@ -179,7 +179,7 @@ describe('ChannelPasswordHasher', () => {
       const { kind, id } = message as { kind: string; id: number };
       primaryEnd.send({ kind, id, value }, () => undefined);
     });
-    const hasher = new ChannelPasswordHasher(workerEnd, { replyTimeoutMs: 60_000 });
+    const hasher = new ChannelPasswordHasher(workerEnd, { timeoutMs: 60_000 });
     const call = method === 'verify' ? hasher.verify('$argon2id$x', 'pw') : method === 'hash' ? hasher.hash('pw') : hasher.burn('pw');
     await expect(call).rejects.toBeInstanceOf(Unavailable);
   });
@@ -193,11 +193,44 @@ describe('ChannelPasswordHasher', () => {
     servePasswordHasher(primaryEnd, new ArgonFirstPasswordHasher(), onError);
     const limiter = new ChannelRateLimiter(workerEnd);
     const hasher = new ChannelPasswordHasher(workerEnd);
-    // Both clients number their calls from 0, so ids 0 and 1 travel twice at once.
+    // Calls of both services travel at once, interleaved, on the one channel.
     const [hash, wait, lock] = await Promise.all([hasher.hash('shared channel'), limiter.take('ip:e', 1, new Date()), limiter.beginLoginAttempt('account:e', 3, new Date())]);
     expect([wait, lock]).toEqual([0, 0]);
     expect(await Promise.all([hasher.verify(hash, 'shared channel'), limiter.take('ip:e', 1, new Date())])).toEqual([{ ok: true, rehash: false }, expect.any(Number)]);
     expect(await limiter.take('ip:e', 1, new Date())).toBeGreaterThan(0);
+  });
+
+  it("never lets one client take the answer to another client's call on the same channel", async () => {
+    const [workerEnd, primaryEnd] = channelPair();
+    const checker: PasswordHasher = {
+      hash: async () => 'unused',
+      verify: async (_hash, password) => ({ ok: password === 'the right one', rehash: false }),
+      burn: async () => undefined,
+    };
+    servePasswordHasher(primaryEnd, checker, (error) => {
+      throw error;
+    });
+    const [first, second] = [new ChannelPasswordHasher(workerEnd), new ChannelPasswordHasher(workerEnd)];
+    // The first call's answer (ok) reaches both clients first; the second must wait for its own.
+    const verdicts = await Promise.all([first.verify('$argon2id$x', 'the right one'), second.verify('$argon2id$x', 'a wrong one')]);
+    expect(verdicts).toEqual([
+      { ok: true, rehash: false },
+      { ok: false, rehash: false },
+    ]);
+  });
+
+  it('refuses a call at once while too many await a primary that does not answer, and takes calls again once they are settled', async () => {
+    const [workerEnd, primaryEnd] = channelPair();
+    let received = 0;
+    primaryEnd.on('message', () => received++);
+    const hasher = new ChannelPasswordHasher(workerEnd, { timeoutMs: 100, maxPending: 2 });
+    const waiting = [hasher.hash('one'), hasher.hash('two')].map((call) => call.catch((error: unknown) => error));
+    const refused = await hasher.hash('three').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Unavailable);
+    expect(String((refused as Error).cause)).toContain('2 calls already await the primary');
+    expect(await Promise.all(waiting)).toEqual([expect.any(Unavailable), expect.any(Unavailable)]);
+    await expect(hasher.hash('four')).rejects.toBeInstanceOf(Unavailable);
+    expect(received).toBe(3);
   });
 
   it('neither answers nor logs what was still running for a worker that is gone', async () => {

@@ -1,6 +1,6 @@
 import type { PasswordHasher } from '../../application/ports.js';
 import { ChannelClient, MalformedCall, serveOnChannel } from './channel.js';
-import type { Channel } from './channel.js';
+import type { Channel, ClientLimits } from './channel.js';
 
 /**
  * Password hashing for the workers of one server, done by the primary process. Four
@@ -14,13 +14,15 @@ import type { Channel } from './channel.js';
 const KIND = 'pico-auth:password-hasher';
 /** Longer than the hasher's queue takes to drain on a busy machine; a primary this late is stuck (503). */
 const REPLY_TIMEOUT_MS = 10_000;
+/** More than the primary's gate holds for all workers (4 hashing, 128 waiting): past it, the primary would refuse anyway. */
+const MAX_PENDING = 256;
 
 /** The worker's end: fails closed (503) when the primary cannot answer. */
 export class ChannelPasswordHasher implements PasswordHasher {
   readonly #client: ChannelClient;
 
-  constructor(channel: Channel, options: { replyTimeoutMs?: number } = {}) {
-    this.#client = new ChannelClient(channel, KIND, 'password hashing', options.replyTimeoutMs ?? REPLY_TIMEOUT_MS);
+  constructor(channel: Channel, limits: Partial<ClientLimits> = {}) {
+    this.#client = new ChannelClient(channel, KIND, 'password hashing', { timeoutMs: REPLY_TIMEOUT_MS, maxPending: MAX_PENDING, ...limits });
   }
 
   hash(password: string): Promise<string> {

@@ -1,6 +1,6 @@
 import type { RateLimiter } from '../../application/ports.js';
 import { ChannelClient, MalformedCall, serveOnChannel } from './channel.js';
-import type { Channel } from './channel.js';
+import type { Channel, ClientLimits } from './channel.js';
 
 /**
  * Throttling counters shared by the workers of one server: the primary process holds them
@@ -11,13 +11,15 @@ import type { Channel } from './channel.js';
 const KIND = 'pico-auth:rate-limiter';
 /** The primary answers in microseconds; one that has not answered in this long is stuck (503). */
 const REPLY_TIMEOUT_MS = 5_000;
+/** A worker awaiting this many answers at once has a stuck primary: more would only hold memory (503). */
+const MAX_PENDING = 10_000;
 
 /** The worker's end: fails closed, since without the primary there is no counting, so no guessing either (503). */
 export class ChannelRateLimiter implements RateLimiter {
   readonly #client: ChannelClient;
 
-  constructor(channel: Channel, options: { replyTimeoutMs?: number } = {}) {
-    this.#client = new ChannelClient(channel, KIND, 'rate limiter', options.replyTimeoutMs ?? REPLY_TIMEOUT_MS);
+  constructor(channel: Channel, limits: Partial<ClientLimits> = {}) {
+    this.#client = new ChannelClient(channel, KIND, 'rate limiter', { timeoutMs: REPLY_TIMEOUT_MS, maxPending: MAX_PENDING, ...limits });
   }
 
   take(key: string, perMinute: number, now: Date): Promise<number> {

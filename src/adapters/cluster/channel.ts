@@ -37,6 +37,12 @@ export class MalformedCall extends Error {
   override name = 'MalformedCall';
 }
 
+/**
+ * Call ids are unique within the process, not per client: every client on a channel sees
+ * every answer of its kind, so two clients numbering alike would take each other's.
+ */
+let lastCallId = 0;
+
 interface Pending {
   isAnswer: (value: unknown) => boolean;
   resolve: (value: unknown) => void;
@@ -44,24 +50,31 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+export interface ClientLimits {
+  /** How long an answer may take before the call is Unavailable. */
+  timeoutMs: number;
+  /** Calls awaiting an answer at once; past it a call is Unavailable at once, so a stuck primary cannot make a worker hold a flood's calls. */
+  maxPending: number;
+}
+
 /**
  * The worker's end of one service. It fails closed: a disconnect, a send error, a refused
- * or malformed answer, or no answer within `timeoutMs` is Unavailable (503), never a guess.
+ * or malformed answer, no answer within its timeout, or too many calls awaiting one is
+ * Unavailable (503), never a guess.
  */
 export class ChannelClient {
   readonly #channel: Channel;
   readonly #kind: string;
   readonly #service: string;
-  readonly #timeoutMs: number;
+  readonly #limits: ClientLimits;
   readonly #pending = new Map<number, Pending>();
-  #nextId = 0;
   #connected = true;
 
-  constructor(channel: Channel, kind: string, service: string, timeoutMs: number) {
+  constructor(channel: Channel, kind: string, service: string, limits: ClientLimits) {
     this.#channel = channel;
     this.#kind = kind;
     this.#service = service;
-    this.#timeoutMs = timeoutMs;
+    this.#limits = limits;
     channel.on('message', (message) => this.#settle(message));
     channel.on('disconnect', () => {
       this.#connected = false;
@@ -70,10 +83,12 @@ export class ChannelClient {
   }
 
   call<T>(method: string, args: unknown[], isAnswer: (value: unknown) => value is T): Promise<T> {
-    if (!this.#connected) return Promise.reject(new Unavailable(this.#service, { cause: new Error('the primary is gone') }));
-    const id = this.#nextId++;
+    if (!this.#connected) return this.#refuse('the primary is gone');
+    if (this.#pending.size >= this.#limits.maxPending) return this.#refuse(`${this.#limits.maxPending} calls already await the primary`);
+    const id = ++lastCallId;
+    const { timeoutMs } = this.#limits;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.#fail(id, new Error(`no answer from the primary within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      const timer = setTimeout(() => this.#fail(id, new Error(`no answer from the primary within ${timeoutMs} ms`)), timeoutMs);
       this.#pending.set(id, { isAnswer, resolve: resolve as (value: unknown) => void, reject, timer });
       const call: Call = { kind: this.#kind, id, method, args };
       this.#channel.send(call, (error) => {
@@ -92,6 +107,10 @@ export class ChannelClient {
     else if (reply.failed) this.#fail(reply.id, new Error('the primary could not answer the call'));
     else if (!pending.isAnswer(reply.value)) this.#fail(reply.id, new Error('the primary answered out of shape'));
     else this.#take(reply.id)?.resolve(reply.value);
+  }
+
+  #refuse(cause: string): Promise<never> {
+    return Promise.reject(new Unavailable(this.#service, { cause: new Error(cause) }));
   }
 
   #fail(id: number, cause: unknown): void {
