@@ -1,6 +1,7 @@
 import { InvalidCredentials, TooManyRequests } from '../domain/errors.js';
 import { assertAcceptablePassword, MAX_PASSWORD_LENGTH, passwordLength } from '../domain/password-policy.js';
 import type { User } from '../domain/user.js';
+import { checkCountedAttempt } from './counted-attempt.js';
 import type { Deps, RequestContext } from './deps.js';
 
 export interface ChangePasswordInput {
@@ -16,7 +17,7 @@ export async function changePassword(deps: Deps, user: User, input: ChangePasswo
   // towards the same lock as failed logins.
   const lockedFor = await deps.limiter.beginLoginAttempt(user.email, deps.settings.lockoutThreshold, clock.now());
   if (lockedFor > 0) throw new TooManyRequests(lockedFor);
-  const { ok } = await hasher.verify(user.passwordHash, input.oldPassword);
+  const { ok } = await checkCountedAttempt(deps, user.email, () => hasher.verify(user.passwordHash, input.oldPassword));
   if (!ok) throw new InvalidCredentials(false);
   await deps.limiter.resetLoginFailures(user.email);
   assertAcceptablePassword(input.newPassword, deps.settings.passwordPolicy);

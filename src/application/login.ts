@@ -1,6 +1,7 @@
 import { normalizeEmail } from '../domain/email.js';
 import { InvalidCredentials, InvalidRequest, TooManyRequests, UserSuspended } from '../domain/errors.js';
 import { MAX_PASSWORD_LENGTH, passwordLength } from '../domain/password-policy.js';
+import { checkCountedAttempt } from './counted-attempt.js';
 import type { Deps, RequestContext } from './deps.js';
 import { issueTokens } from './issue-tokens.js';
 import type { TokenPair } from './issue-tokens.js';
@@ -28,7 +29,7 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
     throw new TooManyRequests(lockedFor);
   }
 
-  const verdict = user ? await hasher.verify(user.passwordHash, input.password) : await burn(deps, input.password);
+  const verdict = await checkCountedAttempt(deps, email, () => (user ? hasher.verify(user.passwordHash, input.password) : burn(deps, input.password)));
   if (!user || !verdict.ok) {
     ctx.audit.record('login_failed', { userId: user?.id, ip: ctx.ip });
     throw new InvalidCredentials();
@@ -70,7 +71,8 @@ async function openSession(deps: Deps, userId: string, now: Date): Promise<{ ref
   return { refreshToken, familyId };
 }
 
-async function burn(deps: Deps, password: string): Promise<{ ok: false }> {
+/** The work of a verify, for an email with no account: the same time, and never a match. */
+async function burn(deps: Deps, password: string): Promise<{ ok: boolean; rehash: boolean }> {
   await deps.hasher.burn(password);
-  return { ok: false };
+  return { ok: false, rehash: false };
 }

@@ -106,4 +106,9 @@ export interface RateLimiter {
   beginLoginAttempt(key: string, threshold: number, now: Date): Promise<number>;
   /** A successful login: the consecutive-failure count starts again from zero. */
   resetLoginFailures(key: string): Promise<void>;
+  /**
+   * An attempt counted by `beginLoginAttempt` that checked no password after all (the
+   * hasher could not answer: 503): it no longer counts, and a lock it set is lifted.
+   */
+  abandonLoginAttempt(key: string): Promise<void>;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { changePassword } from '../../src/application/change-password.js';
 import { login } from '../../src/application/login.js';
-import { InvalidCredentials, TooManyRequests, WeakPassword } from '../../src/domain/errors.js';
-import { makeContext, makeDeps, PASSWORD, seedRefreshToken, seedUser } from '../support/fakes.js';
+import { InvalidCredentials, TooManyRequests, Unavailable, WeakPassword } from '../../src/domain/errors.js';
+import { makeContext, makeDeps, PASSWORD, SaturatedHasher, seedRefreshToken, seedUser } from '../support/fakes.js';
 
 const NEW_PASSWORD = 'a-brand-new-passphrase';
 
@@ -97,6 +97,18 @@ describe('changePassword guards', () => {
     await expect(attempt('wrong-2')).rejects.toBeInstanceOf(InvalidCredentials);
     await expect(attempt(PASSWORD)).rejects.toBeInstanceOf(TooManyRequests);
     expect((await deps.users.findById(user.id))?.passwordHash).toBe(user.passwordHash);
+  });
+
+  it('does not count an old password the hasher could not check (503) towards the lock', async () => {
+    const hasher = new SaturatedHasher();
+    const deps = makeDeps({ hasher, settings: { lockoutThreshold: 2 } });
+    const user = await seedUser(deps);
+    const attempt = () => changePassword(deps, user, { oldPassword: PASSWORD, newPassword: 'brand-new-password-7' }, makeContext());
+    hasher.refusals = 3;
+    for (let i = 0; i < 3; i++) await expect(attempt()).rejects.toBeInstanceOf(Unavailable);
+
+    await attempt();
+    expect((await deps.users.findById(user.id))?.passwordHash).toBe('fake$brand-new-password-7');
   });
 
   it('refuses a change based on a password that was changed meanwhile (compare-and-set)', async () => {

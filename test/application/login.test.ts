@@ -7,7 +7,7 @@ import {
   Unavailable,
   UserSuspended,
 } from '../../src/domain/errors.js';
-import { EditableUserStore, FakeHasher, makeContext, makeDeps, PASSWORD, seedUser, START } from '../support/fakes.js';
+import { EditableUserStore, FakeHasher, makeContext, makeDeps, PASSWORD, SaturatedHasher, seedUser, START } from '../support/fakes.js';
 
 /** A user store whose database is down for the next `failures` email look-ups. */
 class FlakyUserStore extends EditableUserStore {
@@ -224,6 +224,20 @@ describe('login', () => {
       }
 
       await expect(login(deps, { email: user.email, password: PASSWORD }, makeContext())).resolves.toBeDefined();
+    });
+
+    it('does not count a login the hasher could not check (503), for an account or an unknown email', async () => {
+      const hasher = new SaturatedHasher();
+      const deps = makeDeps({ hasher, settings });
+      const user = await seedUser(deps);
+      const attempt = (email: string, password: string) => login(deps, { email, password }, makeContext());
+      hasher.refusals = 6;
+      for (const email of [user.email, user.email, user.email, 'nobody@example.com', 'nobody@example.com', 'nobody@example.com']) {
+        await expect(attempt(email, 'wrong-password')).rejects.toBeInstanceOf(Unavailable);
+      }
+
+      await expect(attempt('nobody@example.com', 'wrong-password')).rejects.toBeInstanceOf(InvalidCredentials);
+      await expect(attempt(user.email, PASSWORD)).resolves.toBeDefined();
     });
 
     it('does not lock at all with a threshold of 0', async () => {

@@ -139,6 +139,29 @@ export function describeRateLimiterContract(name: string, makeLimiter: () => Pro
         expect(await limiter.beginLoginAttempt(key, 3, at(10))).toBeGreaterThan(0);
       });
 
+      it('takes back an abandoned attempt: it no longer counts towards the lock', async () => {
+        const key = newKey('login');
+        for (let i = 0; i < 2; i++) expect(await limiter.beginLoginAttempt(key, 3, at(0))).toBe(0);
+        await limiter.abandonLoginAttempt(key);
+        for (let i = 0; i < 2; i++) expect(await limiter.beginLoginAttempt(key, 3, at(0))).toBe(0);
+        expect(await limiter.beginLoginAttempt(key, 3, at(0))).toBeGreaterThan(0);
+      });
+
+      it('lifts the lock that an abandoned attempt set', async () => {
+        const key = newKey('login');
+        for (let i = 0; i < 3; i++) expect(await limiter.beginLoginAttempt(key, 3, at(0))).toBe(0);
+        expect(await limiter.beginLoginAttempt(key, 3, at(0))).toBeGreaterThan(0);
+        await limiter.abandonLoginAttempt(key);
+        expect(await limiter.beginLoginAttempt(key, 3, at(0))).toBe(0);
+      });
+
+      it('abandons an unknown key without complaint, and counts it from zero afterwards', async () => {
+        const key = newKey('login');
+        await expect(limiter.abandonLoginAttempt(key)).resolves.toBeUndefined();
+        expect(await limiter.beginLoginAttempt(key, 1, at(0))).toBe(0);
+        expect(await limiter.beginLoginAttempt(key, 1, at(0))).toBeGreaterThan(0);
+      });
+
       it('resets an unknown key without complaint', async () => {
         await expect(limiter.resetLoginFailures(newKey('login'))).resolves.toBeUndefined();
       });

@@ -16,7 +16,7 @@ import type {
   RefreshSecrets,
   TokenSigner,
 } from '../../src/application/ports.js';
-import { InvalidToken, TokenExpired } from '../../src/domain/errors.js';
+import { InvalidToken, TokenExpired, Unavailable } from '../../src/domain/errors.js';
 import type { RefreshToken } from '../../src/domain/refresh-token.js';
 import { DEFAULT_ORG } from '../../src/domain/user.js';
 import type { User } from '../../src/domain/user.js';
@@ -79,6 +79,27 @@ export class FakeHasher implements PasswordHasher {
 
   async burn(_password: string): Promise<void> {
     this.burns++;
+  }
+}
+
+/** A hasher that refuses its next `refusals` checks as saturated (503), checking nothing. */
+export class SaturatedHasher extends FakeHasher {
+  refusals = 0;
+
+  override async verify(hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
+    this.#refuseIfSaturated();
+    return super.verify(hash, password);
+  }
+
+  override async burn(password: string): Promise<void> {
+    this.#refuseIfSaturated();
+    return super.burn(password);
+  }
+
+  #refuseIfSaturated(): void {
+    if (this.refusals <= 0) return;
+    this.refusals--;
+    throw new Unavailable('password hashing');
   }
 }
 

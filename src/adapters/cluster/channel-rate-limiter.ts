@@ -34,6 +34,10 @@ export class ChannelRateLimiter implements RateLimiter {
   async resetLoginFailures(key: string): Promise<void> {
     await this.#client.call('resetLoginFailures', [key], isNumber);
   }
+
+  async abandonLoginAttempt(key: string): Promise<void> {
+    await this.#client.call('abandonLoginAttempt', [key], isNumber);
+  }
 }
 
 /** The primary's end: answers one worker's calls from the counters every worker shares. */
@@ -46,6 +50,10 @@ export function serveRateLimiter(channel: Channel, limiter: RateLimiter, onError
       beginLoginAttempt: async ([key, limit, at]) => limiter.beginLoginAttempt(...counted(key, limit, at)),
       resetLoginFailures: async ([key]) => {
         await limiter.resetLoginFailures(keyOf(key));
+        return 0;
+      },
+      abandonLoginAttempt: async ([key]) => {
+        await limiter.abandonLoginAttempt(keyOf(key));
         return 0;
       },
     },

@@ -95,6 +95,15 @@ export class MemoryRateLimiter implements RateLimiter {
   async resetLoginFailures(key: string): Promise<void> {
     this.#failures.delete(key);
   }
+
+  async abandonLoginAttempt(key: string): Promise<void> {
+    const state = this.#failures.get(key);
+    if (!state) return;
+    // The lock is computed from the count when the next attempt begins; `lastFailureAt`
+    // and `lockedUntil` stay, which only errs towards remembering the entry longer.
+    if (state.failures <= 1) this.#failures.delete(key);
+    else state.failures--;
+  }
 }
 
 /** Tokens the bucket holds at `now`, uncapped: refill is continuous. */

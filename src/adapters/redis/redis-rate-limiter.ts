@@ -39,10 +39,18 @@ redis.call('HSET', KEYS[1], 'failures', failures + 1, 'last', now)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 1000)
 return 0`;
 
+/** Takes back one counted attempt. KEYS: account. */
+const ABANDON_ATTEMPT = `
+local failures = tonumber(redis.call('HGET', KEYS[1], 'failures'))
+if failures == nil then return 0 end
+if failures <= 1 then redis.call('DEL', KEYS[1]) else redis.call('HSET', KEYS[1], 'failures', failures - 1) end
+return 0`;
+
 /** Throttling counters shared by every server instance. */
 export class RedisRateLimiter implements RateLimiter {
   readonly #take;
   readonly #beginAttempt;
+  readonly #abandonAttempt;
 
   constructor(
     private readonly redis: Redis,
@@ -50,6 +58,7 @@ export class RedisRateLimiter implements RateLimiter {
   ) {
     this.#take = defineScript(redis, 'picoAuthTake', TAKE);
     this.#beginAttempt = defineScript(redis, 'picoAuthBeginAttempt', BEGIN_ATTEMPT);
+    this.#abandonAttempt = defineScript(redis, 'picoAuthAbandonAttempt', ABANDON_ATTEMPT);
   }
 
   async take(key: string, perMinute: number, now: Date): Promise<number> {
@@ -65,5 +74,9 @@ export class RedisRateLimiter implements RateLimiter {
 
   async resetLoginFailures(key: string): Promise<void> {
     await guardedRedis(() => this.redis.del(`${this.prefix}login:${key}`));
+  }
+
+  async abandonLoginAttempt(key: string): Promise<void> {
+    await this.#abandonAttempt([`${this.prefix}login:${key}`], []);
   }
 }
