@@ -50,6 +50,14 @@ describe('errorHandler', () => {
     expect(lines[2]).toMatchObject({ status: 503, repeatsSinceLastLine: 20 });
   });
 
+  it('logs a rarer cause of the same 503 within the second, rather than counting it into the flood', async () => {
+    const { logger, lines } = recordingLogger();
+    const base = await serve(logger, { now: 0 }, (path) => new Unavailable('password hashing', { cause: new Error(path === '/odd' ? 'answered out of shape' : 'saturated') }));
+    for (let i = 0; i < 5; i++) await fetch(`${base}/flood`);
+    await fetch(`${base}/odd`);
+    expect(lines.map((line) => String((line.err as Error).cause))).toEqual(['Error: saturated', 'Error: answered out of shape']);
+  });
+
   it('logs every unexpected failure (500), however many', async () => {
     const { logger, lines } = recordingLogger();
     const base = await serve(logger, { now: 0 }, () => new Error('a bug'));

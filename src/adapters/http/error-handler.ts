@@ -26,21 +26,27 @@ const STATUS: Record<ErrorCode, number> = {
 
 /** A 503's reason is logged at most this often: see `errorHandler`. */
 const UNAVAILABLE_LOG_INTERVAL_MS = 1_000;
+/** Reasons remembered at once; past it they are forgotten together (the next of each is logged). */
+const MAX_UNAVAILABLE_REASONS = 100;
 
 /**
  * First in the chain: every error becomes `{error, code}` with its status. Anything
  * unexpected is logged in full and answered with a generic 500. A 503 (a store down, the
- * hasher saturated) is logged once a second per reason, its line counting those it
- * stands for: a flood of cheap refused requests must not become a flood of log lines.
+ * hasher saturated) is logged once a second per reason (what is unavailable, and why),
+ * its line counting those it stands for: a flood of cheap refused requests must not
+ * become a flood of log lines, nor hide a rarer reason. `now` is monotonic by default, so
+ * a clock stepped back cannot silence them.
  */
-export function errorHandler(logger: Logger, now: () => number = Date.now) {
+export function errorHandler(logger: Logger, now: () => number = () => performance.now()) {
   const unavailable = new Map<string, { until: number; repeats: number }>();
   const logFailure = (error: unknown, status: number, message: string, reqId: unknown) => {
     if (status !== 503) return logger.error({ err: error, reqId, status }, 'request failed');
     const at = now();
-    const last = unavailable.get(message);
+    const reason = `${message}: ${String((error as Error).cause)}`;
+    const last = unavailable.get(reason);
     if (last && at < last.until) return void last.repeats++;
-    unavailable.set(message, { until: at + UNAVAILABLE_LOG_INTERVAL_MS, repeats: 0 });
+    if (unavailable.size >= MAX_UNAVAILABLE_REASONS) unavailable.clear();
+    unavailable.set(reason, { until: at + UNAVAILABLE_LOG_INTERVAL_MS, repeats: 0 });
     logger.error({ err: error, reqId, status, repeatsSinceLastLine: last?.repeats ?? 0 }, 'request failed');
   };
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
