@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { redisIntegration } from '../support/integration.js';
 import { MAIN, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
@@ -54,10 +55,16 @@ function isGone(pid: string): boolean {
 
 /** One request on a connection of its own: the primary hands each connection to the next worker in turn. */
 function postOnNewConnection(port: number, path: string, body: object): Promise<number> {
-  const payload = JSON.stringify(body);
+  return requestOn(false, port, 'POST', path, body);
+}
+
+/** One request through `agent` (false: a connection of its own), answering its status. */
+function requestOn(agent: Agent | false, port: number, method: string, path: string, body?: object, token?: string): Promise<number> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(token ? { authorization: `Bearer ${token}` } : {}) };
   return new Promise((done, fail) => {
     const request = httpRequest(
-      { port, host: '127.0.0.1', path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      { port, host: '127.0.0.1', path, method, agent, headers },
       (response) => {
         response.resume();
         response.on('end', () => done(response.statusCode ?? 0));
@@ -145,3 +152,37 @@ describe('server process with WORKERS=2 on the embedded default', () => {
   });
 });
 
+const redis = await redisIntegration();
+
+describe.skipIf(!redis.available)('server process with WORKERS=2, counters in Redis', () => {
+  it('hashes in the primary: while it is stopped, a login waits for it, and bearer calls on a live connection are still answered', async () => {
+    const counters = await redis.fresh();
+    cleanups.push(() => counters.close());
+    const server = await startCluster({ AUTH_IP_RATE_LIMIT: '0', REDIS_URL: counters.url, REDIS_PREFIX: counters.prefix });
+    const email = uniqueEmail('stopped');
+    expect((await send(`${server.api}/register`, { email, password: PASSWORD })).status).toBe(201);
+    const token = (await send(`${server.api}/login`, { email, password: PASSWORD })).body.access_token as string;
+    // One kept-alive connection, handed to a worker while the primary still ran.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    expect(await requestOn(agent, server.port, 'GET', '/api/v1/auth/me', undefined, token)).toBe(200);
+
+    const primary = server.child.pid ?? 0;
+    process.kill(primary, 'SIGSTOP');
+    cleanups.push(() => continueIfAlive(primary));
+    expect(await requestOn(agent, server.port, 'GET', '/api/v1/auth/me', undefined, token)).toBe(200);
+    // The counters answer from Redis: only the hash is left waiting for the primary.
+    const login = requestOn(agent, server.port, 'POST', '/api/v1/auth/login', { email, password: PASSWORD });
+    expect(await Promise.race([login, new Promise((r) => setTimeout(() => r('still waiting'), 1_500))])).toBe('still waiting');
+    process.kill(primary, 'SIGCONT');
+    expect(await login).toBe(200);
+  });
+});
+
+function continueIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // already gone
+  }
+}
