@@ -219,6 +219,29 @@ describe('ChannelPasswordHasher', () => {
     ]);
   });
 
+  it('takes only the first answer to a call, and no answer that comes after its timeout', async () => {
+    const [workerEnd, primaryEnd] = channelPair();
+    const calls: { kind: string; id: number; args: unknown[] }[] = [];
+    primaryEnd.on('message', (message) => calls.push(message as (typeof calls)[number]));
+    const answer = (call: (typeof calls)[number] | undefined, ok: boolean) => primaryEnd.send({ kind: call?.kind, id: call?.id, value: { ok, rehash: false } }, () => undefined);
+    const hasher = new ChannelPasswordHasher(workerEnd, { timeoutMs: 100 });
+
+    const first = hasher.verify('$argon2id$x', 'a wrong one');
+    await expect.poll(() => calls.length).toBe(1);
+    answer(calls[0], false);
+    answer(calls[0], true);
+    expect(await first).toEqual({ ok: false, rehash: false });
+
+    const late = hasher.verify('$argon2id$x', 'a wrong one');
+    await expect(late).rejects.toBeInstanceOf(Unavailable);
+    answer(calls[1], true);
+    const next = hasher.verify('$argon2id$x', 'a wrong one');
+    await expect.poll(() => calls.length).toBe(3);
+    answer(calls[1], true);
+    answer(calls[2], false);
+    expect(await next).toEqual({ ok: false, rehash: false });
+  });
+
   it('refuses a call at once while too many await a primary that does not answer, and takes calls again once they are settled', async () => {
     const [workerEnd, primaryEnd] = channelPair();
     let received = 0;
