@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { login } from '../../src/application/login.js';
 import {
   InvalidCredentials,
@@ -238,6 +239,19 @@ describe('login', () => {
 
       await expect(attempt('nobody@example.com', 'wrong-password')).rejects.toBeInstanceOf(InvalidCredentials);
       await expect(attempt(user.email, PASSWORD)).resolves.toBeDefined();
+    });
+
+    it("answers the hasher's 503 even when the counters cannot take the attempt back either", async () => {
+      const hasher = new SaturatedHasher();
+      const limiter = new MemoryRateLimiter();
+      limiter.abandonLoginAttempt = async () => {
+        throw new Unavailable('rate limiter');
+      };
+      const deps = makeDeps({ hasher, limiter, settings });
+      const user = await seedUser(deps);
+      hasher.refusals = 1;
+
+      await expect(login(deps, { email: user.email, password: PASSWORD }, makeContext())).rejects.toThrow('(password hashing)');
     });
 
     it('does not lock at all with a threshold of 0', async () => {
