@@ -53,12 +53,15 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
   });
 }
 
+/** How long a write waits for another process's write lock before it fails as busy (503). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
 /** WAL lets readers run beside the writer; the busy timeout makes a second process wait rather than fail. */
 function configureSqlite(connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void): void {
   try {
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = NORMAL');
-    connection.pragma('busy_timeout = 5000');
+    connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     connection.pragma('foreign_keys = ON');
     done(null, connection);
   } catch (error) {

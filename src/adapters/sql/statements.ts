@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
+import { SQLITE_BUSY_TIMEOUT_MS } from './database.js';
 
 /** Stands for the query's `index`-th argument while it is built. */
 export type Arg = (index: number) => string;
@@ -82,7 +83,7 @@ export function postgresStatements(db: Knex): Statements {
  * interleaves and no second writer waits on this one.
  */
 export function sqliteStatements(db: Knex, filename: string, options: { lockWaitMs?: number } = {}): SqliteStatements {
-  const lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
+  const lockWaitMs = options.lockWaitMs ?? SQLITE_BUSY_TIMEOUT_MS;
   const pool = db.client as KnexPool<Database.Database>;
   // An in-memory database is private to its connection: reads then share Knex's.
   const reader = filename === ':memory:' ? undefined : new Database(filename, { readonly: true, fileMustExist: true });
@@ -205,8 +206,6 @@ type Savepoint = Database.Transaction<(work: () => unknown) => unknown>;
 
 /** Bounds how long one batch holds the event loop and the write lock. */
 const MAX_BATCH = 256;
-/** How long a batch waits for another process's write lock: SQLite's busy timeout (database.ts). */
-const LOCK_WAIT_MS = 5_000;
 /** A batch that could not begin: the write lock was taken. */
 const LOCKED = Symbol('locked');
 
