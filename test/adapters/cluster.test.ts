@@ -284,6 +284,39 @@ describe('ChannelPasswordHasher', () => {
     expect(errors).toEqual([]);
   });
 
+  it("logs no error for an answer to a worker whose pipe broke before its 'disconnect' came, and answers it no more", async () => {
+    const worker = new EventEmitter();
+    const errors: unknown[] = [];
+    let sends = 0;
+    const channel: Channel = {
+      send: (_message, callback) => {
+        sends++;
+        callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+      on: (event: 'message' | 'disconnect', listener: (message?: unknown) => void) => worker.on(event, listener),
+    };
+    servePasswordHasher(channel, new ArgonFirstPasswordHasher(), (error) => errors.push(error));
+    const verify = { kind: 'pico-auth:password-hasher', method: 'verify', args: ['$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaA', 'pw'] };
+    worker.emit('message', { ...verify, id: 1 });
+    await expect.poll(() => sends).toBe(1);
+    worker.emit('message', { ...verify, id: 2 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sends).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('still logs a send that fails for another reason', async () => {
+    const worker = new EventEmitter();
+    const errors: unknown[] = [];
+    const channel: Channel = {
+      send: (_message, callback) => callback(new Error('could not serialize')),
+      on: (event: 'message' | 'disconnect', listener: (message?: unknown) => void) => worker.on(event, listener),
+    };
+    servePasswordHasher(channel, new ArgonFirstPasswordHasher(), (error) => errors.push(error));
+    worker.emit('message', { kind: 'pico-auth:password-hasher', id: 1, method: 'hash', args: 42 });
+    await expect.poll(() => errors.length).toBe(1);
+  });
+
   it('refuses a call the primary cannot read at once, rather than leaving it to time out', async () => {
     const [workerEnd, primaryEnd] = channelPair();
     const errors: unknown[] = [];

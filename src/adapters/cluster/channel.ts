@@ -141,7 +141,10 @@ export function serveOnChannel(channel: Channel, kind: string, handlers: Record<
       if (!connected) return;
       try {
         channel.send({ kind, id: message.id, ...reply } satisfies Reply, (error) => {
-          if (error && connected) onError(error);
+          if (!error) return;
+          // The pipe can break before its 'disconnect' event: the worker went, nothing failed.
+          if (isClosedChannel(error)) connected = false;
+          else if (connected) onError(error);
         });
       } catch (error) {
         onError(error);
@@ -161,6 +164,13 @@ export function serveOnChannel(channel: Channel, kind: string, handlers: Record<
         },
       );
   });
+}
+
+/** How a send fails once the other end has gone, as a worker that exits does. */
+const CLOSED_CHANNEL_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_IPC_CHANNEL_CLOSED', 'ERR_IPC_DISCONNECTED']);
+
+function isClosedChannel(error: Error): boolean {
+  return CLOSED_CHANNEL_CODES.has((error as NodeJS.ErrnoException).code ?? '');
 }
 
 /** One of this kind's messages, with the id its answer goes back under; the rest is cluster's or another service's. */
