@@ -15,10 +15,12 @@ export interface RunningServer {
 }
 
 export async function listen(app: Koa, port: number, host: string): Promise<RunningServer> {
+  const handling = new InFlight();
+  const handle = app.callback();
   const server = createServer(
     // Node only checks those deadlines every `connectionsCheckingInterval` (30 s by default).
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    app.callback(),
+    (request, response) => handling.track(handle(request, response)),
   );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -28,18 +30,42 @@ export async function listen(app: Koa, port: number, host: string): Promise<Runn
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: (graceMs = 10_000) => closeGracefully(server, graceMs),
+    close: (graceMs = 10_000) => closeGracefully(server, handling, graceMs),
   };
 }
 
-function closeGracefully(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
+/**
+ * Requests whose handling has not ended. A handler outlives its connection when the
+ * client hangs up mid-request; closing the stores under it would fail its writes.
+ */
+class InFlight {
+  #count = 0;
+  #onIdle: (() => void)[] = [];
+
+  track(handling: Promise<void>): void {
+    this.#count++;
+    const ended = () => {
+      if (--this.#count === 0) for (const resolve of this.#onIdle.splice(0)) resolve();
+    };
+    handling.then(ended, ended);
+  }
+
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#onIdle.push(resolve));
+  }
+}
+
+/** Stops accepting, then waits for every connection to close and every handler to end, for up to `graceMs`. */
+async function closeGracefully(server: Server, handling: InFlight, graceMs: number): Promise<void> {
+  let force: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<void>((resolve) => {
+    force = setTimeout(() => {
+      server.closeAllConnections();
       resolve();
-    });
-    server.closeIdleConnections();
+    }, graceMs);
   });
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await Promise.race([Promise.all([closed, handling.idle()]), graceOver.then(() => closed)]);
+  clearTimeout(force);
 }
