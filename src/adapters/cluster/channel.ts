@@ -167,7 +167,7 @@ export function serveOnChannel(channel: Channel, kind: string, handlers: Record<
 }
 
 /** How a send fails once the other end has gone, as a worker that exits does. */
-const CLOSED_CHANNEL_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_IPC_CHANNEL_CLOSED', 'ERR_IPC_DISCONNECTED']);
+const CLOSED_CHANNEL_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_IPC_CHANNEL_CLOSED']);
 
 function isClosedChannel(error: Error): boolean {
   return CLOSED_CHANNEL_CODES.has((error as NodeJS.ErrnoException).code ?? '');

@@ -10,17 +10,17 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export interface RunningServer {
   server: Server;
   port: number;
-  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes the rest. */
+  /** Stops accepting, lets in-flight requests and their handlers finish for up to `graceMs`, then closes the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
 export async function listen(app: Koa, port: number, host: string): Promise<RunningServer> {
-  const handling = new InFlight();
+  const inFlight = new InFlight();
   const handle = app.callback();
   const server = createServer(
     // Node only checks those deadlines every `connectionsCheckingInterval` (30 s by default).
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    (request, response) => handling.track(handle(request, response)),
+    (request, response) => inFlight.track(handle(request, response)),
   );
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -30,7 +30,7 @@ export async function listen(app: Koa, port: number, host: string): Promise<Runn
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: (graceMs = 10_000) => closeGracefully(server, handling, graceMs),
+    close: (graceMs = 10_000) => closeGracefully(server, inFlight, graceMs),
   };
 }
 
@@ -42,12 +42,12 @@ class InFlight {
   #count = 0;
   #onIdle: (() => void)[] = [];
 
-  track(handling: Promise<void>): void {
+  track(handled: Promise<void>): void {
     this.#count++;
-    const ended = () => {
+    // Koa settles this itself; a rejection (a throwing 'error' listener) stays unhandled, as before.
+    void handled.finally(() => {
       if (--this.#count === 0) for (const resolve of this.#onIdle.splice(0)) resolve();
-    };
-    handling.then(ended, ended);
+    });
   }
 
   idle(): Promise<void> {
@@ -56,7 +56,7 @@ class InFlight {
 }
 
 /** Stops accepting, then waits for every connection to close and every handler to end, for up to `graceMs`. */
-async function closeGracefully(server: Server, handling: InFlight, graceMs: number): Promise<void> {
+async function closeGracefully(server: Server, inFlight: InFlight, graceMs: number): Promise<void> {
   let force: NodeJS.Timeout | undefined;
   const graceOver = new Promise<void>((resolve) => {
     force = setTimeout(() => {
@@ -66,6 +66,7 @@ async function closeGracefully(server: Server, handling: InFlight, graceMs: numb
   });
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await Promise.race([Promise.all([closed, handling.idle()]), graceOver.then(() => closed)]);
+  // Handlers are counted once no connection is left: until then a request still arriving can start one.
+  await Promise.race([closed.then(() => inFlight.idle()), graceOver.then(() => closed)]);
   clearTimeout(force);
 }
