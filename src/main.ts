@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { bootstrapAdmin } from './application/bootstrap-admin.js';
 import type { Deps } from './application/deps.js';
+import type { PasswordHasher } from './application/ports.js';
 import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
 import { WeakPassword } from './domain/errors.js';
 import { primaryChannel } from './adapters/cluster/channel.js';
@@ -33,6 +34,7 @@ import { createLogger } from './adapters/logging/logger.js';
 import type { Logger } from './adapters/logging/logger.js';
 import { MemoryRateLimiter } from './adapters/memory/memory-rate-limiter.js';
 import { migrate, openDatabase, parseDatabaseUrl } from './adapters/sql/database.js';
+import { legacyBcryptCosts } from './adapters/sql/legacy-hashes.js';
 import { isSqlite, postgresStatements, sqliteStatements } from './adapters/sql/statements.js';
 import type { Statements } from './adapters/sql/statements.js';
 import { SqlTokenStore } from './adapters/sql/sql-token-store.js';
@@ -65,7 +67,8 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
   const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm, { create: !worker });
   const stores = await openStores(config, cwd, { migrate: !worker, poolShare: worker?.workers ?? 1 });
   try {
-    const { deps, signer } = await assemble(config, stores, keys, worker);
+    const hasher = worker?.shared.hasher ?? (await passwordHasher(stores.db, logger));
+    const { deps, signer } = await assemble(config, stores, keys, hasher, worker);
     if (!worker) await createAdmin(config, deps, logger);
     const app = createHttpApp({
       deps,
@@ -91,18 +94,35 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
   }
 }
 
-/** The primary's part of a clustered start, done once before any worker starts: key files, migrations, the admin. */
-async function prepareForWorkers(config: Config, logger: Logger, cwd: string): Promise<void> {
+/**
+ * The primary's part of a clustered start, done once before any worker starts: key files,
+ * migrations, the admin; and the hasher it then serves its workers with.
+ */
+async function prepareForWorkers(config: Config, logger: Logger, cwd: string): Promise<PasswordHasher> {
   const keys = loadOrCreateKeyPair(config.auth.dataDir, config.auth.algorithm);
   const stores = await openStores(config, cwd, { migrate: true, poolShare: 1 });
   try {
-    await createAdmin(config, (await assemble(config, stores, keys)).deps, logger);
+    const hasher = await passwordHasher(stores.db, logger);
+    await createAdmin(config, (await assemble(config, stores, keys, hasher)).deps, logger);
+    return hasher;
   } finally {
     await stores.close();
   }
 }
 
-async function assemble(config: Config, stores: Stores, keys: KeyPair, worker?: WorkerRole): Promise<{ deps: Deps; signer: JoseTokenSigner }> {
+/**
+ * The server's one hasher. While pico-auth's bcrypt hashes remain, every failed check also
+ * spends a bcrypt check, so a failed login's time does not tell their accounts apart.
+ */
+async function passwordHasher(db: Knex, logger: Logger): Promise<PasswordHasher> {
+  const legacyCosts = await legacyBcryptCosts(db);
+  if (legacyCosts.length > 0) {
+    logger.info({ bcryptCosts: legacyCosts }, 'pico-auth bcrypt hashes remain: every failed login also spends a bcrypt check until the next start finds none');
+  }
+  return new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS, undefined, legacyCosts);
+}
+
+async function assemble(config: Config, stores: Stores, keys: KeyPair, hasher: PasswordHasher, worker?: WorkerRole): Promise<{ deps: Deps; signer: JoseTokenSigner }> {
   const signer = await JoseTokenSigner.create(
     keys,
     {
@@ -113,7 +133,7 @@ async function assemble(config: Config, stores: Stores, keys: KeyPair, worker?: 
     },
     systemClock,
   );
-  const deps = wire(config, stores, signer, keys.privateKey.export({ type: 'pkcs8', format: 'der' }), worker);
+  const deps = wire(config, stores, signer, hasher, keys.privateKey.export({ type: 'pkcs8', format: 'der' }), worker);
   return { deps, signer };
 }
 
@@ -164,13 +184,13 @@ function readinessChecks(deps: Deps, usesRedis: boolean): ReadinessChecks {
  * Tokens and throttling counters go to Redis when it is configured, else to the database
  * and memory: this process's, or the cluster primary's for a worker, which also hashes.
  */
-function wire(config: Config, stores: Stores, signer: JoseTokenSigner, keyMaterial: Buffer, worker?: WorkerRole): Deps {
+function wire(config: Config, stores: Stores, signer: JoseTokenSigner, hasher: PasswordHasher, keyMaterial: Buffer, worker?: WorkerRole): Deps {
   const { db, statements, redis } = stores;
   const prefix = config.redis.prefix;
   return {
     users: new SqlUserStore(db, statements),
     tokens: redis ? new RedisTokenStore(redis, prefix) : new SqlTokenStore(db, statements),
-    hasher: worker?.shared.hasher ?? new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS),
+    hasher,
     signer,
     secrets: new HmacRefreshSecrets(keyMaterial),
     clock: systemClock,
@@ -277,8 +297,8 @@ function workerCount(config: Config): number {
 
 /** The primary: prepares what workers share, then forks them; they share the port, it holds the counters and hashes. */
 async function startCluster(config: Config, logger: Logger, workers: number): Promise<{ stop(): Promise<void> }> {
-  await prepareForWorkers(config, logger, process.cwd());
-  const shared = { limiter: new MemoryRateLimiter(), hasher: new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS) };
+  const hasher = await prepareForWorkers(config, logger, process.cwd());
+  const shared = { limiter: new MemoryRateLimiter(), hasher };
   const pool = await startWorkers(workers, shared, logger);
   logger.info({ port: pool.port, workers }, 'pico-auth workers listening');
   return pool;

@@ -9,9 +9,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import argon2 from 'argon2';
+import nativeBcrypt from 'bcrypt';
 import bcrypt from 'bcryptjs';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/adapters/config/config.js';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { startPicoAuth } from '../../src/main.js';
@@ -300,6 +302,26 @@ describe('adopting a pico-auth 0.1 SQLite database and key directory', () => {
     expect(response.status).toBe(401);
     expect(response.body.code).toBe('invalid_credentials');
     expect(hashOf(dbPath, heavy.id)).toBe(heavy.password_hash);
+  });
+
+  it('answers a failed login with the same work whether the account is unknown, still bcrypt, or re-hashed', async () => {
+    expect((await login('bob@example.com', BOB_PASSWORD)).status).toBe(200); // re-hashed to argon2id by now
+    const argon2Verify = vi.spyOn(argon2, 'verify');
+    const bcryptCompare = vi.spyOn(nativeBcrypt, 'compare');
+    try {
+      for (const email of ['nobody@example.com', 'carol@example.com', 'bob@example.com']) {
+        argon2Verify.mockClear();
+        bcryptCompare.mockClear();
+        const response = await login(email, 'a wrong guess');
+        expect(response.status, email).toBe(401);
+        expect(argon2Verify, email).toHaveBeenCalledTimes(1);
+        expect(bcryptCompare, email).toHaveBeenCalledTimes(1);
+        // pico-auth's cost: the dummy costs what carol's real hash does.
+        expect(bcryptCompare.mock.calls[0]?.[1], email).toMatch(/^\$2[aby]\$12\$/);
+      }
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('leaves the key directory byte for byte as it was', () => {
