@@ -165,6 +165,17 @@ describe('limit and offset', () => {
     expect((await get(`${api}/users?limit=500`, admin.accessToken)).body.users).toEqual(clamped.body.users);
     expect((await get(`${api}/users`, admin.accessToken)).body.users).toEqual(clamped.body.users.slice(0, 50));
   });
+
+  it('clamps a limit of any length, and answers an offset past any database integer with an empty page', async () => {
+    const huge = '9'.repeat(40);
+    const clamped = await get(`${api}/users?limit=${huge}`, admin.accessToken);
+    expect(clamped.status).toBe(200);
+    expect(clamped.body.users).toHaveLength(Math.min(500, clamped.body.total));
+    const beyond = await get(`${api}/users?offset=${huge}`, admin.accessToken);
+    expect(beyond.status).toBe(200);
+    expect(beyond.body.users).toEqual([]);
+    expect(beyond.body.total).toBe(clamped.body.total);
+  });
 });
 
 /** Registering 505 users through argon2 would take seconds; their rows are written directly. */

@@ -30,9 +30,13 @@ export function stringOrField(body: unknown, name: string): string {
   return requiredString(objectBody(body), name);
 }
 
-/** A non-negative integer query parameter, or the default when absent. */
+/**
+ * A non-negative integer query parameter, or the default when absent. Any number of
+ * digits is one: a value too large for the database reads as the largest it takes (a
+ * `limit` is clamped further, an `offset` past the end is an empty page).
+ */
 export function queryInteger(value: string | string[] | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !/^\d{1,9}$/.test(value)) throw new InvalidRequest(`${name} must be a non-negative integer`);
-  return Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new InvalidRequest(`${name} must be a non-negative integer`);
+  return Math.min(Number(value), Number.MAX_SAFE_INTEGER);
 }
