@@ -11,9 +11,14 @@ export interface RegisterInput {
   displayName?: string | undefined;
 }
 
+/** Whether public sign-up is on: an inbound adapter may ask before reading the request, so a closed door is 403 whatever is sent. */
+export function assertRegistrationOpen(deps: Pick<Deps, 'settings'>): void {
+  if (!deps.settings.registrationEnabled) throw new RegistrationDisabled();
+}
+
 /** Public sign-up: always a viewer, active, in the default org, whatever the body says. */
 export async function register(deps: Deps, input: RegisterInput, ctx: RequestContext): Promise<PublicUser> {
-  if (!deps.settings.registrationEnabled) throw new RegistrationDisabled();
+  assertRegistrationOpen(deps);
   const email = normalizeEmail(input.email);
   assertAcceptablePassword(input.password, deps.settings.passwordPolicy);
   // Cheap early answer; the unique index still decides a race.

@@ -166,6 +166,14 @@ describe('registration_disabled', () => {
   it('still lets existing users log in', async () => {
     expect((await send(`${closed.api}/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).status).toBe(200);
   });
+
+  it.each([
+    ['an empty object', {}, {}],
+    ['malformed JSON', '{"email":', { 'content-type': 'application/json' }],
+    ['a body that is not JSON', 'email=a@example.com', { 'content-type': 'application/x-www-form-urlencoded' }],
+  ])('answers 403 registration_disabled to %s too: the door is closed whatever is sent', async (_case, body, headers) => {
+    expectError(await send(`${closed.api}/register`, body, { headers }), 403, 'registration_disabled');
+  });
 });
 
 describe('forbidden', () => {

@@ -4,7 +4,7 @@ import type { Deps } from '../../../application/deps.js';
 import { login } from '../../../application/login.js';
 import { logout } from '../../../application/logout.js';
 import { refresh } from '../../../application/refresh.js';
-import { register } from '../../../application/register.js';
+import { assertRegistrationOpen, register } from '../../../application/register.js';
 import { throttleClient } from '../../../application/throttle-client.js';
 import type { TokenPair } from '../../../application/issue-tokens.js';
 import { callerOf } from '../context.js';
@@ -19,7 +19,12 @@ export function accountRoutes(router: Router, deps: Deps): void {
     await next();
   };
 
-  router.post(`${API_PREFIX}/register`, throttled, jsonBody, async (ctx) => {
+  const registrationOpen = async (_ctx: Context, next: Next) => {
+    assertRegistrationOpen(deps);
+    await next();
+  };
+
+  router.post(`${API_PREFIX}/register`, registrationOpen, throttled, jsonBody, async (ctx) => {
     const body = objectBody(ctx.state.body);
     const input = {
       email: requiredString(body, 'email'),
