@@ -294,6 +294,8 @@ log: { level: warn }
       ['AUTH_ISSUER', '/'],
       ['AUTH_AUDIENCE', ''],
       ['DATABASE_URL', '   '],
+      ['AUTH_ADMIN_EMAIL', 'admin@localhost'],
+      ['AUTH_ADMIN_EMAIL', 'not an email'],
     ])('%s=%j', (key, value) => {
       const err = configError({ [key]: value }, tempDir());
       expect(err.message).toMatch(new RegExp(`^Invalid configuration: ${key} must be .* \\(got .*\\)$`));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { normalizeEmail } from '../../domain/email.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/password-policy.js';
 
 /** JWT signing algorithms the server can use (SPEC §2). */
@@ -115,6 +116,17 @@ function oneOf<T extends string>(values: readonly T[], aliases: Record<string, T
   };
 }
 
+/** Checked here, so a bad admin email stops start-up naming its key, not later at the admin's creation. */
+const email: Parser<string> = (raw) => {
+  const value = text(raw);
+  try {
+    normalizeEmail(value);
+  } catch {
+    throw new Rejected('must be a valid email address of at most 254 characters');
+  }
+  return value;
+};
+
 const issuer: Parser<string> = (raw) => text(text(raw).replace(/\/+$/, ''));
 
 const dataDir: Parser<string> = (raw) => {
@@ -204,7 +216,7 @@ const SETTINGS = {
     refreshTokenExpireDays: setting('AUTH_REFRESH_TOKEN_EXPIRE_DAYS', 'auth.refresh_token_expire_days', 7, positive),
     algorithm: setting('AUTH_ALGORITHM', 'auth.algorithm', 'RS256', oneOf(ALGORITHMS)),
     autoCreateAdmin: setting('AUTH_AUTO_CREATE_ADMIN', 'auth.auto_create_admin', true, boolean),
-    adminEmail: setting('AUTH_ADMIN_EMAIL', 'auth.admin_email', 'admin@pico.local', text),
+    adminEmail: setting('AUTH_ADMIN_EMAIL', 'auth.admin_email', 'admin@pico.local', email),
     adminPassword: setting('AUTH_ADMIN_PASSWORD', 'auth.admin_password', undefined, optionalText),
     registrationEnabled: setting('AUTH_REGISTRATION_ENABLED', 'auth.registration_enabled', true, boolean),
     passwordMinLength: setting('AUTH_PASSWORD_MIN_LENGTH', 'auth.password_min_length', 8, integerIn(1, MAX_PASSWORD_LENGTH)),
