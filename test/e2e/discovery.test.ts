@@ -77,6 +77,16 @@ describe('JWKS', () => {
     expect(stale.status).toBe(200);
     expect(stale.body).toEqual(first.body);
   });
+
+  it('compares If-None-Match weakly, as caches send it: W/, a list of tags, or *', async () => {
+    const etag = (await call(`${server.api}/jwks`)).headers.get('etag') ?? '';
+    for (const header of [`W/${etag}`, `"old", ${etag}`, `"old",W/${etag}`, '*']) {
+      expect((await fetch(`${server.api}/jwks`, { headers: { 'if-none-match': header } })).status, header).toBe(304);
+    }
+    for (const header of ['"old", W/"older"', `${etag.slice(0, -2)}"`]) {
+      expect((await fetch(`${server.api}/jwks`, { headers: { 'if-none-match': header } })).status, header).toBe(200);
+    }
+  });
 });
 
 describe('GET /.well-known/openid-configuration', () => {

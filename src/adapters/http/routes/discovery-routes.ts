@@ -42,11 +42,21 @@ function cachedJson(document: object) {
   return (ctx: Context) => {
     ctx.set('Cache-Control', KEYS_CACHE_CONTROL);
     ctx.set('ETag', etag);
-    if (ctx.get('If-None-Match') === etag) {
+    const ifNoneMatch = ctx.get('If-None-Match');
+    if (ifNoneMatch && matchesEtag(ifNoneMatch, etag)) {
       ctx.status = 304;
       return;
     }
     ctx.set('Content-Type', 'application/json; charset=utf-8');
     ctx.body = body;
   };
+}
+
+/** If-None-Match compares weakly (RFC 9110 §13.1.2): `*`, or any tag of the list, with or without `W/`. */
+function matchesEtag(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch === etag) return true;
+  return ifNoneMatch.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed === etag || trimmed === `W/${etag}`;
+  });
 }
