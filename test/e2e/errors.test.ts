@@ -76,6 +76,16 @@ describe('request bodies', () => {
     expectError(await sendRaw(`${api}/login`, text, { 'content-type': type }), 415, 'unsupported_media_type');
   });
 
+  it('answers JSON declared in a charset other than UTF-8 with 415, and takes UTF-8 declared in any case', async () => {
+    for (const charset of ['iso-8859-1', 'utf-16', 'windows-1252']) {
+      const reply = await sendRaw(`${api}/login`, JSON.stringify({ email: 'a@example.com', password: 'whatever-123' }), { 'content-type': `application/json; charset=${charset}` });
+      expectError(reply, 415, 'unsupported_media_type');
+    }
+    const email = uniqueEmail();
+    const reply = await sendRaw(`${api}/register`, JSON.stringify({ email, password: PASSWORD }), { 'content-type': 'application/json; charset=UTF-8' });
+    expect(reply.status).toBe(201);
+  });
+
   it('answers a body without a content type with 415', async () => {
     const body = new Blob([JSON.stringify({ email: uniqueEmail(), password: PASSWORD })]);
     expectError(await call(`${api}/register`, { method: 'POST', body }), 415, 'unsupported_media_type');

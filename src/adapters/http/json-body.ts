@@ -4,6 +4,7 @@ import { TransportError } from './transport-error.js';
 
 /** Largest request body accepted (SPEC §3: 413 above it). */
 export const MAX_BODY_BYTES = 16 * 1024;
+const UTF8_NAMES = new Set(['utf-8', 'utf8']);
 
 /**
  * Reads a JSON body into `ctx.state.body`: size checked before reading (413), media
@@ -18,6 +19,10 @@ export async function jsonBody(ctx: Context, next: Next): Promise<void> {
       throw new TransportError(415, 'unsupported_media_type', 'Request body must be application/json');
     }
     throw new TransportError(400, 'invalid_request', 'A JSON request body is required');
+  }
+  // JSON is UTF-8 (RFC 8259): a body declared otherwise would be misread, a password with it.
+  if (ctx.get('Content-Type').includes('charset') && !UTF8_NAMES.has(ctx.request.charset.toLowerCase())) {
+    throw new TransportError(415, 'unsupported_media_type', 'Request body must be UTF-8 JSON');
   }
   ctx.state.body = parse(await readText(ctx));
   await next();
