@@ -302,6 +302,10 @@ log: { level: warn }
       expect(err.message).not.toContain('\n');
     });
 
+    it('checks AUTH_ADMIN_EMAIL only when the admin may be created', () => {
+      expect(loadConfig({ AUTH_ADMIN_EMAIL: 'admin@localhost', AUTH_AUTO_CREATE_ADMIN: 'false' }, tempDir()).auth.adminEmail).toBe('admin@localhost');
+    });
+
     it('quotes the bad value', () => {
       expect(configError({ AUTH_ACCESS_TOKEN_EXPIRE_MINUTES: 'abc' }, tempDir()).message).toBe(
         'Invalid configuration: AUTH_ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number (got "abc")',

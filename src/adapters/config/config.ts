@@ -116,7 +116,7 @@ function oneOf<T extends string>(values: readonly T[], aliases: Record<string, T
   };
 }
 
-/** Checked here, so a bad admin email stops start-up naming its key, not later at the admin's creation. */
+/** An email the admin can be created with (checked only when it will be). */
 const email: Parser<string> = (raw) => {
   const value = text(raw);
   try {
@@ -216,7 +216,7 @@ const SETTINGS = {
     refreshTokenExpireDays: setting('AUTH_REFRESH_TOKEN_EXPIRE_DAYS', 'auth.refresh_token_expire_days', 7, positive),
     algorithm: setting('AUTH_ALGORITHM', 'auth.algorithm', 'RS256', oneOf(ALGORITHMS)),
     autoCreateAdmin: setting('AUTH_AUTO_CREATE_ADMIN', 'auth.auto_create_admin', true, boolean),
-    adminEmail: setting('AUTH_ADMIN_EMAIL', 'auth.admin_email', 'admin@pico.local', email),
+    adminEmail: setting('AUTH_ADMIN_EMAIL', 'auth.admin_email', 'admin@pico.local', text),
     adminPassword: setting('AUTH_ADMIN_PASSWORD', 'auth.admin_password', undefined, optionalText),
     registrationEnabled: setting('AUTH_REGISTRATION_ENABLED', 'auth.registration_enabled', true, boolean),
     passwordMinLength: setting('AUTH_PASSWORD_MIN_LENGTH', 'auth.password_min_length', 8, integerIn(1, MAX_PASSWORD_LENGTH)),
@@ -252,7 +252,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
     for (const [name, s] of Object.entries(fields)) values[name] = resolveSetting(s, env, yaml);
     out[section] = values;
   }
-  return out as Resolved<typeof SETTINGS>;
+  const config = out as Resolved<typeof SETTINGS>;
+  // Checked here, so a bad one stops start-up naming its key, not later at the admin's creation.
+  if (config.auth.autoCreateAdmin) resolveSetting({ ...SETTINGS.auth.adminEmail, parse: email }, env, yaml);
+  return config;
 }
 
 function resolveSetting<T>(s: Setting<T>, env: Record<string, string | undefined>, yaml: YamlSource | undefined): T {
