@@ -115,11 +115,16 @@ async function prepareForWorkers(config: Config, logger: Logger, cwd: string): P
  * spends a bcrypt check, so a failed login's time does not tell their accounts apart.
  */
 async function passwordHasher(db: Knex, logger: Logger): Promise<PasswordHasher> {
-  const legacyCosts = await legacyBcryptCosts(db);
-  if (legacyCosts.length > 0) {
-    logger.info({ bcryptCosts: legacyCosts }, 'pico-auth bcrypt hashes remain: every failed login also spends a bcrypt check until the next start finds none');
+  const hasher = new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS, undefined, await legacyBcryptCosts(db));
+  await hasher.warmUp();
+  const cost = hasher.legacyBcryptCost;
+  if (cost !== undefined) {
+    const line = `pico-auth bcrypt hashes remain: every failed login also spends a cost-${cost} bcrypt check until the next start finds none`;
+    // pico-auth's hashes were cost 12; each step above doubles what every failed login costs.
+    if (cost > 12) logger.warn({ bcryptCost: cost }, line);
+    else logger.info({ bcryptCost: cost }, line);
   }
-  return new ArgonFirstPasswordHasher(undefined, HASHING_SLOTS, undefined, legacyCosts);
+  return hasher;
 }
 
 async function assemble(config: Config, stores: Stores, keys: KeyPair, hasher: PasswordHasher, worker?: WorkerRole): Promise<{ deps: Deps; signer: JoseTokenSigner }> {

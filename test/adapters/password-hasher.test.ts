@@ -3,6 +3,7 @@ import nativeBcrypt from 'bcrypt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ArgonFirstPasswordHasher } from '../../src/adapters/crypto/password-hasher.js';
 import { OWASP_ARGON2ID } from '../../src/adapters/crypto/argon2-hasher.js';
+import { Gate } from '../../src/adapters/crypto/gate.js';
 import { Unavailable } from '../../src/domain/errors.js';
 import { bcryptHash, describePasswordHasherContract } from '../contracts/password-hasher.contract.js';
 
@@ -32,50 +33,95 @@ describe('ArgonFirstPasswordHasher', () => {
 });
 
 describe('ArgonFirstPasswordHasher while pico-auth bcrypt hashes remain', () => {
-  // Cost 4 keeps the test fast; pico-auth's were 12. Cost 16 is refused, so never matched.
+  // Costs 4 and 5 keep the test fast; pico-auth's were 12. Cost 16 is refused, so never matched.
   const hasher = new ArgonFirstPasswordHasher(undefined, 4, 128, [16, 4, 5]);
-  let argon2Hash: string;
+  const argon2Hash = hasher.hash('right password');
+  const bcrypt4Hash = nativeBcrypt.hashSync('right password', 4);
   const bcrypt5Hash = nativeBcrypt.hashSync('right password', 5);
 
-  const spies = () => ({ argon2: vi.spyOn(argon2, 'verify'), bcrypt: vi.spyOn(nativeBcrypt, 'compare') });
+  /** Counts the checks each scheme ran, and the bcrypt work in cost-4 units (a cost-c check is 2^(c−4)). */
+  function meter() {
+    const originalVerify = argon2.verify.bind(argon2);
+    const originalCompare = nativeBcrypt.compare.bind(nativeBcrypt) as (data: string, hash: string) => Promise<boolean>;
+    const work = { argon2Checks: 0, bcryptUnits: 0, running: 0 };
+    // A check that throws (an unreadable hash) computed nothing, so it is not counted.
+    vi.spyOn(argon2, 'verify').mockImplementation(async (...args: Parameters<typeof argon2.verify>) => {
+      work.running++;
+      try {
+        const ok = await originalVerify(...args);
+        work.argon2Checks++;
+        return ok;
+      } finally {
+        work.running--;
+      }
+    });
+    vi.spyOn(nativeBcrypt, 'compare').mockImplementation((async (data: string, hash: string) => {
+      work.running++;
+      try {
+        return await originalCompare(data, hash);
+      } finally {
+        work.running--;
+        work.bcryptUnits += 2 ** (Number(hash.slice(4, 6)) - 4);
+      }
+    }) as typeof nativeBcrypt.compare);
+    return work;
+  }
+
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
   it.each([
     ['an unknown email (burn)', () => hasher.burn('a guess')],
-    ['a wrong password for an argon2id hash', () => hasher.verify(argon2Hash, 'a guess')],
-    ['a wrong password for a bcrypt hash', () => hasher.verify(bcrypt5Hash, 'a guess')],
+    ['a wrong password for an argon2id hash', async () => hasher.verify(await argon2Hash, 'a guess')],
+    ['a wrong password for a bcrypt hash of the dearest cost', () => hasher.verify(bcrypt5Hash, 'a guess')],
+    ['a wrong password for a cheaper bcrypt hash', () => hasher.verify(bcrypt4Hash, 'a guess')],
+    ['a malformed argon2id hash', () => hasher.verify('$argon2id$v=19$broken', 'a guess')],
     ['a hash no scheme accepts', () => hasher.verify('$2b$31$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234', 'a guess')],
-  ])('spends one argon2id and one bcrypt check on %s, at the dearest cost found', async (_name, fail) => {
-    argon2Hash ??= await hasher.hash('right password');
-    await hasher.burn('make the dummy hashes first');
-    const { argon2: argon2Verify, bcrypt: bcryptCompare } = spies();
+  ])('spends one argon2id check and a cost-5 bcrypt check, all finished, on %s', async (_name, fail) => {
+    await hasher.warmUp();
+    await argon2Hash;
+    const work = meter();
     await fail();
-    expect(argon2Verify).toHaveBeenCalledTimes(1);
-    expect(bcryptCompare).toHaveBeenCalledTimes(1);
-    expect(bcryptCompare.mock.calls[0]?.[1]).toMatch(/^\$2b\$05\$/);
+    expect(work).toEqual({ argon2Checks: 1, bcryptUnits: 2, running: 0 });
+  });
+
+  it('admits a failed check to the hashing gate once, whole: it cannot be refused half-way', async () => {
+    await hasher.warmUp();
+    const run = vi.spyOn(Gate.prototype, 'run');
+    await hasher.verify(bcrypt4Hash, 'a guess');
+    await hasher.burn('a guess');
+    expect(run).toHaveBeenCalledTimes(2);
   });
 
   it('spends only its own scheme on a match', async () => {
-    argon2Hash ??= await hasher.hash('right password');
-    const { argon2: argon2Verify, bcrypt: bcryptCompare } = spies();
-    expect(await hasher.verify(argon2Hash, 'right password')).toEqual({ ok: true, rehash: false });
-    expect(await hasher.verify(bcrypt5Hash, 'right password')).toEqual({ ok: true, rehash: true });
-    expect(argon2Verify).toHaveBeenCalledTimes(1);
-    expect(bcryptCompare).toHaveBeenCalledTimes(1);
+    const hash = await argon2Hash;
+    const work = meter();
+    expect(await hasher.verify(hash, 'right password')).toEqual({ ok: true, rehash: false });
+    expect(await hasher.verify(bcrypt4Hash, 'right password')).toEqual({ ok: true, rehash: true });
+    expect(work).toEqual({ argon2Checks: 1, bcryptUnits: 1, running: 0 });
   });
 
   it('spends no bcrypt check on a failure once none remain, or only refused costs do', async () => {
     for (const costs of [[], [16]]) {
       const argonOnly = new ArgonFirstPasswordHasher(undefined, 4, 128, costs);
-      await argonOnly.burn('make the dummy hash first');
-      const { bcrypt: bcryptCompare } = spies();
+      await argonOnly.warmUp();
+      const hash = await argonOnly.hash('right password');
+      const work = meter();
       await argonOnly.burn('a guess');
-      await argonOnly.verify(await argonOnly.hash('right password'), 'a guess');
-      expect(bcryptCompare).not.toHaveBeenCalled();
+      await argonOnly.verify(hash, 'a guess');
+      expect(work).toEqual({ argon2Checks: 2, bcryptUnits: 0, running: 0 });
       vi.restoreAllMocks();
     }
+  });
+
+  it('queues fewer failed checks than argon2id ones, so the queue still holds about the same work', async () => {
+    const heavy = new ArgonFirstPasswordHasher(undefined, 1, 8, [10]);
+    await heavy.warmUp();
+    const hash = await heavy.hash('right password');
+    // One running and however many the scaled queue holds; the rest are refused at once.
+    const results = await Promise.allSettled(Array.from({ length: 9 }, () => heavy.verify(hash, 'a guess')));
+    expect(results.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
   });
 });
 

@@ -1,5 +1,4 @@
 import bcrypt from 'bcrypt';
-import type { Gate } from './gate.js';
 
 /** pico-auth stored cost 12; anything above 15 is refused rather than computed (login-time DoS). */
 const MIN_COST = 4;
@@ -12,39 +11,29 @@ export function acceptedBcryptCost(cost: number): boolean {
   return Number.isInteger(cost) && cost >= MIN_COST && cost <= MAX_COST;
 }
 
+/** The cost of a bcrypt hash worth computing; undefined for anything else. */
+export function bcryptCost(hash: string): number | undefined {
+  const cost = Number(BCRYPT_HASH.exec(hash)?.[1]);
+  return acceptedBcryptCost(cost) ? cost : undefined;
+}
+
 /**
- * Verifies legacy bcrypt hashes in the thread pool (native bcrypt), through the same gate
- * as argon2. bcrypt ignores bytes past the 72nd, exactly as pico-auth's cut did.
+ * Checks a legacy bcrypt hash in the thread pool (native bcrypt); the caller bounds how
+ * many run at once. bcrypt ignores bytes past the 72nd, exactly as pico-auth's cut did.
  */
-export class BcryptVerifier {
-  readonly #dummies = new Map<number, Promise<string>>();
+export function compareBcrypt(hash: string, password: string): Promise<boolean> {
+  // $2y$ (PHP's name) is the same algorithm as $2b$, which is the spelling native bcrypt reads.
+  return bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$')).catch(() => false);
+}
 
-  constructor(private readonly gate: Gate) {}
+export function hashBcrypt(password: string, cost: number): Promise<string> {
+  return bcrypt.hash(password, cost);
+}
 
-  /** A bcrypt hash of a cost worth computing. */
-  accepts(hash: string): boolean {
-    return acceptedBcryptCost(Number(BCRYPT_HASH.exec(hash)?.[1]));
-  }
-
-  /**
-   * `rehash` is false from 72 bytes up: a match then only proves the first 72 bytes, and
-   * re-hashing that prefix would lock out the owner of a longer password.
-   */
-  async verify(hash: string, password: string): Promise<{ ok: boolean; rehash: boolean }> {
-    if (!this.accepts(hash)) return { ok: false, rehash: false };
-    // $2y$ (PHP's name) is the same algorithm as $2b$, which is the spelling native bcrypt reads.
-    const ok = await this.gate.run(() => bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$')).catch(() => false));
-    return { ok, rehash: ok && Buffer.byteLength(password, 'utf8') < BCRYPT_MAX_BYTES };
-  }
-
-  /** A check against a dummy hash of `cost`, made once: the work of a failed `verify`. */
-  async burn(cost: number, password: string): Promise<void> {
-    let dummy = this.#dummies.get(cost);
-    if (!dummy) {
-      dummy = this.gate.run(() => bcrypt.hash('pico-auth dummy password', cost));
-      this.#dummies.set(cost, dummy);
-      dummy.catch(() => this.#dummies.delete(cost)); // refused while saturated: made again next time
-    }
-    await this.verify(await dummy, password);
-  }
+/**
+ * Whether a bcrypt match may be re-hashed: not from 72 bytes up, where a match only proves
+ * the first 72, and re-hashing that prefix would lock out the owner of a longer password.
+ */
+export function bcryptMatchRehashable(password: string): boolean {
+  return Buffer.byteLength(password, 'utf8') < BCRYPT_MAX_BYTES;
 }

@@ -11,8 +11,13 @@ export class Gate {
 
   constructor(
     private readonly limit: number,
-    private readonly maxWaiting: number,
+    private maxWaiting: number,
   ) {}
+
+  /** Queues at most `maxWaiting` from now on (those already waiting stay). */
+  limitWaiting(maxWaiting: number): void {
+    this.maxWaiting = maxWaiting;
+  }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.#active < this.limit) this.#active++;

@@ -1,7 +1,7 @@
 import type { PasswordHasher } from '../../application/ports.js';
-import { Argon2Hasher } from './argon2-hasher.js';
+import { Argon2 } from './argon2-hasher.js';
 import type { Argon2Params } from './argon2-hasher.js';
-import { BcryptVerifier, acceptedBcryptCost } from './bcrypt-verifier.js';
+import { acceptedBcryptCost, bcryptCost, bcryptMatchRehashable, compareBcrypt, hashBcrypt } from './bcrypt-verifier.js';
 import { Gate } from './gate.js';
 
 type Verdict = { ok: boolean; rehash: boolean };
@@ -11,70 +11,115 @@ const DUMMY_PASSWORD = 'pico-auth dummy password';
 /**
  * New hashes are argon2id; a stored hash is verified by the scheme its prefix names, so
  * pico-auth's bcrypt hashes keep working until their owner's next login re-hashes them.
- * Both run in the thread pool behind one gate: at most `maxConcurrent` at once (the
- * pool's size) and `maxWaiting` queued (about 2 s of work).
+ * Everything runs in the thread pool behind one gate: at most `maxConcurrent` checks at
+ * once (the pool's size) and `maxWaiting` queued (about 2 s of work). A check is admitted
+ * once, whole: refused half-way, it would have tested a password and answered 503, which
+ * does not count towards the account's lock.
  *
  * While bcrypt hashes remain (`legacyBcryptCosts`, the costs found in the store), a bcrypt
  * check costs about ten argon2id ones, so a failed check would tell those accounts from
- * unknown emails and re-hashed ones. Every failed check and every burn then spends one
- * check of each scheme, real or on a dummy hash: the same work whichever the account.
+ * unknown emails and re-hashed ones. Every failed check and every burn then spends what
+ * one argon2id check and one bcrypt check of the dearest cost found do, real or on dummy
+ * hashes: the same work whichever the account.
  */
 export class ArgonFirstPasswordHasher implements PasswordHasher {
-  readonly #argon2: Argon2Hasher;
-  readonly #bcrypt: BcryptVerifier;
+  readonly #gate: Gate;
+  readonly #argon2: Argon2;
+  readonly #maxWaiting: number;
   readonly #legacyCost: number | undefined;
-  #argon2Dummy: Promise<string> | undefined;
+  readonly #dummies = new Map<string, Promise<string>>();
 
   constructor(params?: Argon2Params, maxConcurrent = 4, maxWaiting = 128, legacyBcryptCosts: readonly number[] = []) {
-    const gate = new Gate(maxConcurrent, maxWaiting);
-    this.#argon2 = new Argon2Hasher(gate, params);
-    this.#bcrypt = new BcryptVerifier(gate);
+    this.#gate = new Gate(maxConcurrent, maxWaiting);
+    this.#argon2 = new Argon2(params);
+    this.#maxWaiting = maxWaiting;
     const accepted = legacyBcryptCosts.filter((cost) => acceptedBcryptCost(cost));
     this.#legacyCost = accepted.length > 0 ? Math.max(...accepted) : undefined;
   }
 
-  hash(password: string): Promise<string> {
-    return this.#argon2.hash(password);
+  /** The dearest bcrypt cost a failed check spends, if any remain. */
+  get legacyBcryptCost(): number | undefined {
+    return this.#legacyCost;
   }
 
-  async verify(hash: string, password: string): Promise<Verdict> {
-    if (hash.startsWith('$argon2')) return this.#orBcryptToo(await this.#argon2.verify(hash, password), password);
-    if (this.#bcrypt.accepts(hash)) return this.#orArgon2Too(await this.#bcrypt.verify(hash, password), password);
-    // A hash no scheme accepts (a bcrypt cost refused as too dear, say) is no match, in a burn's time.
-    await this.burn(password);
+  hash(password: string): Promise<string> {
+    return this.#gate.run(() => this.#argon2.hash(password));
+  }
+
+  verify(hash: string, password: string): Promise<Verdict> {
+    return this.#gate.run(() => this.#check(hash, password));
+  }
+
+  burn(password: string): Promise<void> {
+    return this.#gate.run(() => this.#spendFailedCheck(password, { argon2Spent: false }));
+  }
+
+  /**
+   * Makes the dummy hashes now rather than in the first failed login, and scales the
+   * queue to what a failed check costs, so it still holds about 2 s of work.
+   */
+  async warmUp(): Promise<void> {
+    await this.burn(DUMMY_PASSWORD);
+    if (this.#legacyCost === undefined) return;
+    const argon2Ms = await timed(() => this.#gate.run(() => this.#spendArgon2(DUMMY_PASSWORD)));
+    const failedCheckMs = await timed(() => this.burn(DUMMY_PASSWORD));
+    this.#gate.limitWaiting(Math.max(1, Math.floor((this.#maxWaiting * argon2Ms) / Math.max(failedCheckMs, argon2Ms))));
+  }
+
+  async #check(hash: string, password: string): Promise<Verdict> {
+    if (hash.startsWith('$argon2')) {
+      const ok = await this.#argon2.verify(hash, password);
+      if (ok) return { ok, rehash: this.#argon2.needsRehash(hash) };
+      await this.#spendFailedCheck(password, { argon2Spent: ok === false });
+      return NO_MATCH;
+    }
+    const cost = bcryptCost(hash);
+    if (cost !== undefined) {
+      const ok = await compareBcrypt(hash, password);
+      if (ok) return { ok, rehash: bcryptMatchRehashable(password) };
+      await this.#spendFailedCheck(password, { argon2Spent: false, bcryptCostSpent: cost });
+      return NO_MATCH;
+    }
+    // A hash no scheme accepts (a bcrypt cost refused as too dear, say): no match, in a burn's time.
+    await this.#spendFailedCheck(password, { argon2Spent: false });
     return NO_MATCH;
   }
 
-  /** Verifies against dummy hashes made once, so it costs what a failed check does. */
-  async burn(password: string): Promise<void> {
-    await this.#burnArgon2(password);
-    await this.#burnBcrypt(password);
+  /** Tops up what a failed check has spent so far to the work of a burn. */
+  async #spendFailedCheck(password: string, spent: { argon2Spent: boolean; bcryptCostSpent?: number }): Promise<void> {
+    if (!spent.argon2Spent) await this.#spendArgon2(password);
+    const dearest = this.#legacyCost;
+    if (dearest === undefined) return;
+    const spentCost = spent.bcryptCostSpent;
+    if (spentCost === undefined) return this.#spendBcrypt(dearest, password);
+    // 2^L = 2^c + (2^c + 2^(c+1) + … + 2^(L−1)): a cost-c check, then dummies of costs c to L−1.
+    for (let cost = spentCost; cost < dearest; cost++) await this.#spendBcrypt(cost, password);
   }
 
-  async #orBcryptToo(verdict: Verdict, password: string): Promise<Verdict> {
-    if (!verdict.ok) await this.#burnBcrypt(password);
-    return verdict;
+  async #spendArgon2(password: string): Promise<void> {
+    await this.#argon2.verify(await this.#dummy('argon2', () => this.#argon2.hash(DUMMY_PASSWORD)), password);
   }
 
-  async #orArgon2Too(verdict: Verdict, password: string): Promise<Verdict> {
-    if (!verdict.ok) await this.#burnArgon2(password);
-    return verdict;
+  async #spendBcrypt(cost: number, password: string): Promise<void> {
+    await compareBcrypt(await this.#dummy(`bcrypt-${cost}`, () => hashBcrypt(DUMMY_PASSWORD, cost)), password);
   }
 
-  async #burnArgon2(password: string): Promise<void> {
-    this.#argon2Dummy ??= retryable(this.#argon2.hash(DUMMY_PASSWORD), () => (this.#argon2Dummy = undefined));
-    await this.#argon2.verify(await this.#argon2Dummy, password);
-  }
-
-  async #burnBcrypt(password: string): Promise<void> {
-    if (this.#legacyCost !== undefined) await this.#bcrypt.burn(this.#legacyCost, password);
+  /** A dummy hash, made once (inside an admitted check: never refused as saturated). */
+  #dummy(key: string, make: () => Promise<string>): Promise<string> {
+    let dummy = this.#dummies.get(key);
+    if (!dummy) {
+      const made = make();
+      made.catch(() => {
+        if (this.#dummies.get(key) === made) this.#dummies.delete(key);
+      });
+      this.#dummies.set(key, (dummy = made));
+    }
+    return dummy;
   }
 }
 
-/** A dummy hash refused while hashing was saturated is made again next time. */
-function retryable(made: Promise<string>, forget: () => void): Promise<string> {
-  return made.catch((error: unknown) => {
-    forget();
-    throw error;
-  });
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
 }
