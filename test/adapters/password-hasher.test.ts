@@ -33,17 +33,20 @@ describe('ArgonFirstPasswordHasher', () => {
 });
 
 describe('ArgonFirstPasswordHasher while pico-auth bcrypt hashes remain', () => {
-  // Costs 4 and 5 keep the test fast; pico-auth's were 12. Cost 16 is refused, so never matched.
-  const hasher = new ArgonFirstPasswordHasher(undefined, 4, 128, [16, 4, 5]);
+  // Costs 4 and 6 keep the test fast; pico-auth's were 12. Cost 16 is refused, so never matched.
+  const hasher = new ArgonFirstPasswordHasher(undefined, 4, 128, [16, 4, 6]);
   const argon2Hash = hasher.hash('right password');
   const bcrypt4Hash = nativeBcrypt.hashSync('right password', 4);
-  const bcrypt5Hash = nativeBcrypt.hashSync('right password', 5);
+  const bcrypt6Hash = nativeBcrypt.hashSync('right password', 6);
 
   /** Counts the checks each scheme ran, and the bcrypt work in cost-4 units (a cost-c check is 2^(c−4)). */
   function meter() {
     const originalVerify = argon2.verify.bind(argon2);
     const originalCompare = nativeBcrypt.compare.bind(nativeBcrypt) as (data: string, hash: string) => Promise<boolean>;
-    const work = { argon2Checks: 0, bcryptUnits: 0, running: 0 };
+    const work = { argon2Checks: 0, bcryptUnits: 0, running: 0, hashesMade: 0 };
+    // A dummy made during a failed check would make that check dearer than the others.
+    vi.spyOn(argon2, 'hash').mockImplementation(async () => (work.hashesMade++, 'unexpected'));
+    vi.spyOn(nativeBcrypt, 'hash').mockImplementation((async () => (work.hashesMade++, 'unexpected')) as typeof nativeBcrypt.hash);
     // A check that throws (an unreadable hash) computed nothing, so it is not counted.
     vi.spyOn(argon2, 'verify').mockImplementation(async (...args: Parameters<typeof argon2.verify>) => {
       work.running++;
@@ -74,16 +77,16 @@ describe('ArgonFirstPasswordHasher while pico-auth bcrypt hashes remain', () => 
   it.each([
     ['an unknown email (burn)', () => hasher.burn('a guess')],
     ['a wrong password for an argon2id hash', async () => hasher.verify(await argon2Hash, 'a guess')],
-    ['a wrong password for a bcrypt hash of the dearest cost', () => hasher.verify(bcrypt5Hash, 'a guess')],
+    ['a wrong password for a bcrypt hash of the dearest cost', () => hasher.verify(bcrypt6Hash, 'a guess')],
     ['a wrong password for a cheaper bcrypt hash', () => hasher.verify(bcrypt4Hash, 'a guess')],
     ['a malformed argon2id hash', () => hasher.verify('$argon2id$v=19$broken', 'a guess')],
     ['a hash no scheme accepts', () => hasher.verify('$2b$31$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234', 'a guess')],
-  ])('spends one argon2id check and a cost-5 bcrypt check, all finished, on %s', async (_name, fail) => {
+  ])('spends one argon2id check and a cost-6 bcrypt check, all finished, on %s', async (_name, fail) => {
     await hasher.warmUp();
     await argon2Hash;
     const work = meter();
     await fail();
-    expect(work).toEqual({ argon2Checks: 1, bcryptUnits: 2, running: 0 });
+    expect(work).toEqual({ argon2Checks: 1, bcryptUnits: 4, running: 0, hashesMade: 0 });
   });
 
   it('admits a failed check to the hashing gate once, whole: it cannot be refused half-way', async () => {
@@ -99,7 +102,7 @@ describe('ArgonFirstPasswordHasher while pico-auth bcrypt hashes remain', () => 
     const work = meter();
     expect(await hasher.verify(hash, 'right password')).toEqual({ ok: true, rehash: false });
     expect(await hasher.verify(bcrypt4Hash, 'right password')).toEqual({ ok: true, rehash: true });
-    expect(work).toEqual({ argon2Checks: 1, bcryptUnits: 1, running: 0 });
+    expect(work).toEqual({ argon2Checks: 1, bcryptUnits: 1, running: 0, hashesMade: 0 });
   });
 
   it('spends no bcrypt check on a failure once none remain, or only refused costs do', async () => {
@@ -110,18 +113,25 @@ describe('ArgonFirstPasswordHasher while pico-auth bcrypt hashes remain', () => 
       const work = meter();
       await argonOnly.burn('a guess');
       await argonOnly.verify(hash, 'a guess');
-      expect(work).toEqual({ argon2Checks: 2, bcryptUnits: 0, running: 0 });
+      expect(work).toEqual({ argon2Checks: 2, bcryptUnits: 0, running: 0, hashesMade: 0 });
       vi.restoreAllMocks();
     }
   });
 
   it('queues fewer failed checks than argon2id ones, so the queue still holds about the same work', async () => {
-    const heavy = new ArgonFirstPasswordHasher(undefined, 1, 8, [10]);
-    await heavy.warmUp();
-    const hash = await heavy.hash('right password');
-    // One running and however many the scaled queue holds; the rest are refused at once.
-    const results = await Promise.allSettled(Array.from({ length: 9 }, () => heavy.verify(hash, 'a guess')));
-    expect(results.filter((r) => r.status === 'rejected').length).toBeGreaterThan(0);
+    const limitWaiting = vi.spyOn(Gate.prototype, 'limitWaiting');
+    await new ArgonFirstPasswordHasher(undefined, 1, 64, [10]).warmUp();
+    expect(limitWaiting).toHaveBeenCalledTimes(1);
+    const [bound] = limitWaiting.mock.calls[0] ?? [];
+    // A cost-10 bcrypt check costs several argon2id ones, so the queue is a fraction of 64.
+    expect(bound).toBeGreaterThanOrEqual(1);
+    expect(bound).toBeLessThan(48);
+  });
+
+  it('keeps the queue as it is when no bcrypt hashes remain', async () => {
+    const limitWaiting = vi.spyOn(Gate.prototype, 'limitWaiting');
+    await new ArgonFirstPasswordHasher(undefined, 1, 64).warmUp();
+    expect(limitWaiting).not.toHaveBeenCalled();
   });
 });
 
