@@ -1,26 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
-import { migrate, openDatabase } from '../../src/adapters/sql/database.js';
 import { legacyBcryptCosts } from '../../src/adapters/sql/legacy-hashes.js';
 import { SqlUserStore } from '../../src/adapters/sql/sql-user-store.js';
 import { postgresIntegration } from '../support/integration.js';
+import { freshPostgres } from '../support/postgres.js';
 import { freshSqlite } from '../support/sqlite.js';
 
 const postgres = await postgresIntegration();
-
-async function freshPostgres(): Promise<{ db: Knex; close: () => Promise<void> }> {
-  const database = await postgres.fresh();
-  const db = openDatabase({ dialect: 'postgres', url: database.url }, { max: 2 });
-  await migrate(db);
-  return {
-    db,
-    close: async () => {
-      await db.destroy();
-      await database.close();
-    },
-  };
-}
 
 const TAIL = 'abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234';
 
@@ -34,7 +21,7 @@ async function withUsers(db: Knex, hashes: string[]): Promise<void> {
 
 const databases = [
   ['sqlite', freshSqlite],
-  ...(postgres.available ? [['postgres', freshPostgres] as const] : []),
+  ...(postgres.available ? [['postgres', () => freshPostgres(postgres, 2)] as const] : []),
 ] as const;
 
 describe.each(databases)('legacyBcryptCosts on %s', (_name, fresh) => {
