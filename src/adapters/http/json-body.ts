@@ -24,12 +24,22 @@ export async function jsonBody(ctx: Context, next: Next): Promise<void> {
 }
 
 /**
+ * Text encodings a JSON body may declare. Others are refused (415) rather than decoded:
+ * base64 or UTF-7 would let a body slip past a proxy that inspects JSON.
+ */
+const READABLE_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', 'iso-8859-1', 'latin1', 'utf-16', 'utf-16le', 'utf-16be']);
+
+/**
  * JSON is UTF-8 (RFC 8259), but a client may declare another charset, as pico-auth
  * accepted: the body is read in it, so a password with non-ASCII letters is not misread.
  */
 function declaredCharset(ctx: Context): string {
   // Parsing the header costs a little on every request; most declare no charset at all.
-  return (ctx.get('Content-Type').includes('charset') && ctx.request.charset) || 'utf-8';
+  if (!ctx.get('Content-Type').includes('charset')) return 'utf-8';
+  const charset = ctx.request.charset.toLowerCase();
+  if (charset === '') return 'utf-8';
+  if (!READABLE_CHARSETS.has(charset)) throw unreadableCharset();
+  return charset;
 }
 
 async function readText(ctx: Context, charset: string): Promise<string> {
@@ -38,7 +48,7 @@ async function readText(ctx: Context, charset: string): Promise<string> {
   } catch (error) {
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large') throw tooLarge();
-    if (type === 'encoding.unsupported') throw new TransportError(415, 'unsupported_media_type', 'Request body charset is not supported');
+    if (type === 'encoding.unsupported') throw unreadableCharset();
     throw new TransportError(400, 'invalid_request', 'Request body could not be read');
   }
 }
@@ -49,6 +59,10 @@ function parse(text: string): unknown {
   } catch {
     throw new TransportError(400, 'invalid_request', 'Request body is not valid JSON');
   }
+}
+
+function unreadableCharset(): TransportError {
+  return new TransportError(415, 'unsupported_media_type', 'Request body charset is not supported');
 }
 
 function tooLarge(): TransportError {
