@@ -1,6 +1,10 @@
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
 import { describe, expect, it } from 'vitest';
+import { migrate, openDatabase } from '../../src/adapters/sql/database.js';
 import { sqliteStatements } from '../../src/adapters/sql/statements.js';
 import { SqlTokenStore } from '../../src/adapters/sql/sql-token-store.js';
 import { SqlUserStore } from '../../src/adapters/sql/sql-user-store.js';
@@ -157,6 +161,39 @@ describe('prepared statements on SQLite', () => {
       expect(await db('keys').pluck('k')).toEqual(['d']);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('the SQLite file', () => {
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+  it('is created readable by its owner alone, and so are its -wal and -shm files (they hold password hashes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pico-auth-mode-'));
+    const path = join(dir, 'auth.db');
+    const db = openDatabase({ dialect: 'sqlite', filename: path });
+    try {
+      await migrate(db);
+      await db('users').count({ total: '*' });
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(modeOf(file), file).toBe(0o600);
+    } finally {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the mode an existing file already has', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pico-auth-mode-'));
+    const path = join(dir, 'auth.db');
+    writeFileSync(path, '');
+    chmodSync(path, 0o640);
+    const db = openDatabase({ dialect: 'sqlite', filename: path });
+    try {
+      await migrate(db);
+      expect(modeOf(path)).toBe(0o640);
+    } finally {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import knex from 'knex';
 import type { Knex } from 'knex';
@@ -34,6 +35,7 @@ export interface PoolOptions {
 
 export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Knex {
   if (target.dialect === 'sqlite') {
+    if (target.filename !== ':memory:') createPrivately(target.filename);
     return knex({
       client: 'better-sqlite3',
       connection: { filename: target.filename },
@@ -51,6 +53,20 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
     compileSqlOnError: false,
     log: QUIET,
   });
+}
+
+/**
+ * A new database file is readable by its owner alone: it holds password hashes. SQLite
+ * gives its -wal and -shm files the mode of the database file. An existing file keeps
+ * the mode its operator gave it; a file that cannot be made here is left to SQLite to
+ * report when it opens it.
+ */
+function createPrivately(filename: string): void {
+  try {
+    closeSync(openSync(filename, 'wx', 0o600));
+  } catch {
+    // Already there (the usual case), or SQLite will say why not.
+  }
 }
 
 /** How long a write waits for another process's write lock before it fails as busy (503). */
