@@ -29,10 +29,17 @@ function isPlausibleDomain(domain: string): boolean {
   return domain.split('.').every((label) => label.length > 0 && !label.startsWith('-') && !label.endsWith('-'));
 }
 
+/**
+ * Invisible or malformed characters: controls, format characters (zero-width spaces,
+ * soft hyphens, bidirectional overrides), lone surrogates, private-use and unassigned
+ * code points, and every kind of space. An address made with them would pass for
+ * another one (`admin\u200B@…` for `admin@…`) wherever emails are shown.
+ */
+const UNSAFE = /[\p{C}\p{Z}]/u;
+
 function hasForbiddenCharacter(part: string): boolean {
   for (const char of part) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code <= 0x20 || code === 0x7f || '"(),:;<>[\\]'.includes(char)) return true;
+    if (UNSAFE.test(char) || '"(),:;<>[\\]'.includes(char)) return true;
   }
   return false;
 }

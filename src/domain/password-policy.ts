@@ -1,4 +1,4 @@
-import { WeakPassword } from './errors.js';
+import { InvalidRequest, WeakPassword } from './errors.js';
 
 /** Longest password accepted anywhere, so hashing cost stays bounded (SPEC §6). */
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -15,8 +15,12 @@ export function passwordLength(password: string): number {
   return count;
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** NIST 800-63B: a length floor and ceiling and a blocklist; no composition rules. */
 export function assertAcceptablePassword(password: string, policy: PasswordPolicy): void {
+  // A lone surrogate is no character: hashed as UTF-8 it becomes U+FFFD, so two passwords would be one.
+  if (LONE_SURROGATE.test(password)) throw new InvalidRequest('password must be valid Unicode text');
   const length = passwordLength(password);
   if (length < policy.minLength) throw new WeakPassword(`Password must be at least ${policy.minLength} characters`);
   if (length > MAX_PASSWORD_LENGTH) throw new WeakPassword(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);

@@ -66,6 +66,13 @@ describe('register', () => {
     expect(await deps.users.findByEmail('a@example.com')).toBeUndefined();
   });
 
+  it('refuses a password with a lone surrogate with InvalidRequest: hashed as UTF-8 it would equal one with U+FFFD', async () => {
+    const deps = makeDeps();
+    await expect(register(deps, { email: 'a@example.com', password: 'long enough \uD800 password' }, makeContext())).rejects.toBeInstanceOf(InvalidRequest);
+    expect(await deps.users.findByEmail('a@example.com')).toBeUndefined();
+    await expect(register(deps, { email: 'a@example.com', password: 'long enough \uD83D\uDE00 password' }, makeContext())).resolves.toMatchObject({ email: 'a@example.com' });
+  });
+
   it('refuses a malformed email with InvalidRequest', async () => {
     const deps = makeDeps();
     await expect(register(deps, { email: 'no-at-sign', password: PASSWORD }, makeContext())).rejects.toBeInstanceOf(

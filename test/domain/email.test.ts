@@ -61,6 +61,23 @@ describe('normalizeEmail', () => {
     for (const email of bad) expect(() => normalizeEmail(email), JSON.stringify(email)).toThrow(InvalidRequest);
   });
 
+  it('refuses invisible, direction-changing and malformed characters, which would let one address pass for another', () => {
+    const lookalikes = [
+      'admin\u200B@pico.local', // zero-width space
+      'ad\u00ADmin@pico.local', // soft hyphen
+      '\u202Egro.live@x.io', // right-to-left override
+      'admin@pico\u2060.local', // word joiner
+      'admin\u00A0@pico.local', // no-break space
+      'admin\u3000@pico.local', // ideographic space
+      'a\uD800@x.io', // lone surrogate
+      'a\uE000@x.io', // private use
+      'a\u0085@x.io', // C1 control
+    ];
+    for (const email of lookalikes) expect(() => normalizeEmail(email), JSON.stringify(email)).toThrow(InvalidRequest);
+    expect(normalizeEmail('josé@exämple.com')).toBe('josé@exämple.com');
+    expect(normalizeEmail('пользователь@пример.рф')).toBe('пользователь@пример.рф');
+  });
+
   it('refuses hostile, backtracking-shaped input fast', () => {
     const hostile = [
       `${'a'.repeat(50_000)}@`,
