@@ -163,6 +163,13 @@ describe('refuses with 401 invalid_token and error="invalid_token"', () => {
     expectRefusedBearer(await me(await forge(claims(), { kid: oddKid })));
   });
 
+  it.each([
+    ['at+jwt', { typ: 'at+jwt' }],
+    ['none at all', { typ: undefined }],
+  ])('a typ header other than JWT (%s), even with a valid signature (RFC 8725 §3.11)', async (_case, header) => {
+    expectRefusedBearer(await me(await forge(claims(), header)));
+  });
+
   it('a token without kid, even with a valid signature', async () => {
     const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(serverKey);
     expectRefusedBearer(await me(token));
@@ -265,13 +272,15 @@ describe('tokens of users whose account changed stop working at once', () => {
   });
 });
 
-it('marks token responses Cache-Control: no-store (login and refresh)', async () => {
+it('marks token responses Cache-Control: no-store and Pragma: no-cache, as RFC 6749 §5.1 asks (login and refresh)', async () => {
   const user = await registerAndLogin(api);
   const loggedIn = await send(`${api}/login`, { email: user.email, password: user.password });
   expect(loggedIn.status).toBe(200);
   expect(loggedIn.headers.get('cache-control')).toBe('no-store');
+  expect(loggedIn.headers.get('pragma')).toBe('no-cache');
 
   const refreshed = await refreshWith(api, loggedIn.body.refresh_token);
   expect(refreshed.status).toBe(200);
   expect(refreshed.headers.get('cache-control')).toBe('no-store');
+  expect(refreshed.headers.get('pragma')).toBe('no-cache');
 });

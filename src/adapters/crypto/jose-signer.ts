@@ -87,6 +87,8 @@ export class JoseTokenSigner implements TokenSigner {
       if (decodeProtectedHeader(token).kid !== this.#kid) throw new InvalidToken('Unknown signing key', true);
       const { payload } = await jwtVerify(token, this.#keys.publicKey, {
         algorithms: [this.#options.algorithm],
+        // Explicit typing (RFC 8725 §3.11): what this key signs as some other kind of JWT is no access token.
+        typ: 'JWT',
         issuer: this.#options.issuer,
         audience: this.#options.audience,
         requiredClaims: ['exp', 'iat', 'sub'],

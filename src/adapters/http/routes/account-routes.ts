@@ -39,11 +39,11 @@ export function accountRoutes(router: Router, deps: Deps): void {
   router.post(`${API_PREFIX}/login`, throttled, jsonBody, async (ctx) => {
     const body = objectBody(ctx.state.body);
     const input = { email: requiredString(body, 'email'), password: requiredString(body, 'password') };
-    ctx.body = tokenResponse(await login(deps, input, callerOf(ctx)));
+    sendTokens(ctx, await login(deps, input, callerOf(ctx)));
   });
 
   router.post(`${API_PREFIX}/refresh`, throttled, jsonBody, async (ctx) => {
-    ctx.body = tokenResponse(await refresh(deps, stringOrField(ctx.state.body, 'refresh_token'), callerOf(ctx)));
+    sendTokens(ctx, await refresh(deps, stringOrField(ctx.state.body, 'refresh_token'), callerOf(ctx)));
   });
 
   router.post(`${API_PREFIX}/logout`, jsonBody, async (ctx) => {
@@ -53,6 +53,8 @@ export function accountRoutes(router: Router, deps: Deps): void {
 
 }
 
-function tokenResponse(pair: TokenPair) {
-  return { access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: 'Bearer', expires_in: pair.expiresIn };
+/** RFC 6749 §5.1: beside `Cache-Control: no-store` (set on every answer), `Pragma: no-cache` for HTTP/1.0 caches. */
+function sendTokens(ctx: Context, pair: TokenPair): void {
+  ctx.set('Pragma', 'no-cache');
+  ctx.body = { access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: 'Bearer', expires_in: pair.expiresIn };
 }
