@@ -17,13 +17,13 @@ export async function changeRole(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const target = await deps.users.findById(input.userId);
     if (!target) throw new NotFound('User not found');
-    const superadmins = target.role === 'superadmin' ? await deps.users.countByRole('superadmin') : 0;
-    assertCanAssignRole(actor, target, role, superadmins);
+    const otherActive = target.role === 'superadmin' ? (await deps.users.countActive('superadmin')) - (target.status === 'active' ? 1 : 0) : 0;
+    assertCanAssignRole(actor, target, role, otherActive);
     if (await deps.users.updateRole(target.id, role, target.role)) {
       ctx.audit.record('role_changed', { userId: target.id, actorId: actor.id, from: target.role, to: role, ip: ctx.ip });
       return { id: target.id, email: target.email, role };
     }
-    // Refused with the role unchanged: the store's atomic last-superadmin check said no.
+    // Refused with the role unchanged: the store's atomic last-active-superadmin check said no.
     if ((await deps.users.findById(target.id))?.role === target.role) throw new LastSuperadmin();
   }
   throw new Forbidden('The user changed while this request ran; try again');

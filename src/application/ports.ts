@@ -14,9 +14,10 @@ export interface UserStore {
   findByEmail(email: string): Promise<User | undefined>;
   /** Newest first; `orgId` limits the page and the total to one org. */
   list(page: { limit: number; offset: number; orgId?: string | undefined }): Promise<{ users: User[]; total: number }>;
-  countByRole(role: Role): Promise<number>;
+  /** Users of `role` whose status is active. */
+  countActive(role: Role): Promise<number>;
   /**
-   * Sets a user's role unless that would leave no superadmin, or (with `expected`) the
+   * Sets a user's role unless that would leave no active superadmin, or (with `expected`) the
    * role is no longer `expected`; returns false and changes nothing in those cases.
    * Atomic, so two admins demoting each other cannot both win, and a decision taken on
    * a role that changed meanwhile is never applied.

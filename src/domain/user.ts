@@ -45,12 +45,18 @@ export function assertCanSee(actor: User, target: User): void {
 
 /**
  * Throws unless `actor` may give `target` the role `next` (SPEC §4 "Roles").
- * `superadminCount` is only consulted when a superadmin would be demoted.
+ * `otherActiveSuperadmins` (besides `target`) is only consulted when a superadmin would
+ * be demoted: one must remain who can act, since a suspended one cannot.
  */
-export function assertCanAssignRole(actor: User, target: User, next: Role, superadminCount: number): void {
+export function assertCanAssignRole(actor: User, target: User, next: Role, otherActiveSuperadmins: number): void {
   if (!isAdmin(actor.role)) throw new Forbidden('Admin role required');
   assertCanSee(actor, target);
   if (rankOf(next) > rankOf(actor.role)) throw new Forbidden('Cannot assign a role above your own');
   if (rankOf(target.role) > rankOf(actor.role)) throw new Forbidden('Cannot change the role of a higher-ranked user');
-  if (target.role === 'superadmin' && next !== 'superadmin' && superadminCount <= 1) throw new LastSuperadmin();
+  if (target.role === 'superadmin' && next !== 'superadmin' && otherActiveSuperadmins < 1) throw new LastSuperadmin();
+}
+
+/** Whether demoting superadmin `id` leaves another active one, among every superadmin as stored. */
+export function leavesActiveSuperadmin(superadmins: readonly Pick<User, 'id' | 'status'>[], id: string): boolean {
+  return superadmins.some((other) => other.id !== id && other.status === 'active');
 }

@@ -127,7 +127,7 @@ describe('changeRole', () => {
     await expect(changeRole(deps, root, { userId: root.id, role: 'superadmin' }, makeContext())).resolves.toMatchObject({
       role: 'superadmin',
     });
-    expect(await deps.users.countByRole('superadmin')).toBe(1);
+    expect(await deps.users.countActive('superadmin')).toBe(1);
   });
 
   it('demotes a superadmin while another remains', async () => {
@@ -137,7 +137,18 @@ describe('changeRole', () => {
     await changeRole(deps, root, { userId: second.id, role: 'viewer' }, makeContext());
 
     expect(await roleOf(deps, second)).toBe('viewer');
-    expect(await deps.users.countByRole('superadmin')).toBe(1);
+    expect(await deps.users.countActive('superadmin')).toBe(1);
+  });
+
+  it('refuses to let the last active superadmin step down while the only other one is suspended, and lets the suspended one go', async () => {
+    const { deps, root } = await fixture();
+    const suspended = await seedUser(deps, { role: 'superadmin', status: 'suspended' });
+
+    await expect(changeRole(deps, root, { userId: root.id, role: 'viewer' }, makeContext())).rejects.toBeInstanceOf(LastSuperadmin);
+    expect(await roleOf(deps, root)).toBe('superadmin');
+
+    await changeRole(deps, root, { userId: suspended.id, role: 'viewer' }, makeContext());
+    expect(await roleOf(deps, suspended)).toBe('viewer');
   });
 
   it('lets only one of two superadmins demoting each other at once win: the store decides', async () => {
@@ -151,7 +162,7 @@ describe('changeRole', () => {
 
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     expect(results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))).toEqual([expect.any(LastSuperadmin)]);
-    expect(await deps.users.countByRole('superadmin')).toBe(1);
+    expect(await deps.users.countActive('superadmin')).toBe(1);
   });
 });
 

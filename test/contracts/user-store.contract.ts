@@ -161,11 +161,11 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
     });
 
     it('counts users by role', async () => {
-      const before = await Promise.all((['viewer', 'operator', 'org_admin'] as Role[]).map((r) => store.countByRole(r)));
+      const before = await Promise.all((['viewer', 'operator', 'org_admin'] as Role[]).map((r) => store.countActive(r)));
       await store.create(newUser({ role: 'viewer' }));
       await store.create(newUser({ role: 'operator' }));
       await store.create(newUser({ role: 'operator' }));
-      const after = await Promise.all((['viewer', 'operator', 'org_admin'] as Role[]).map((r) => store.countByRole(r)));
+      const after = await Promise.all((['viewer', 'operator', 'org_admin'] as Role[]).map((r) => store.countActive(r)));
       expect(after.map((n, i) => n - (before[i] ?? 0))).toEqual([1, 2, 0]);
     });
 
@@ -187,26 +187,40 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
       expect((await store.findById(user.id))?.role).toBe('viewer');
     });
 
+    it('never demotes the last active superadmin, even while a suspended one remains', async () => {
+      const active = newUser({ role: 'superadmin' });
+      const suspended = newUser({ role: 'superadmin', status: 'suspended' });
+      await store.create(active);
+      await store.create(suspended);
+      expect(await store.countActive('superadmin')).toBe(1);
+
+      expect(await store.updateRole(active.id, 'viewer')).toBe(false);
+      expect((await store.findById(active.id))?.role).toBe('superadmin');
+      // The suspended one may go: an active superadmin stays.
+      expect(await store.updateRole(suspended.id, 'viewer')).toBe(true);
+      expect(await store.countActive('superadmin')).toBe(1);
+    });
+
     it('demotes a superadmin while another one remains, but never the last one', async () => {
       const a = newUser({ role: 'superadmin' });
       const b = newUser({ role: 'superadmin' });
       await store.create(a);
       await store.create(b);
-      expect(await store.countByRole('superadmin')).toBe(2);
+      expect(await store.countActive('superadmin')).toBe(2);
 
       expect(await store.updateRole(a.id, 'org_admin')).toBe(true);
-      expect(await store.countByRole('superadmin')).toBe(1);
+      expect(await store.countActive('superadmin')).toBe(1);
 
       expect(await store.updateRole(b.id, 'viewer')).toBe(false);
       expect((await store.findById(b.id))?.role).toBe('superadmin');
-      expect(await store.countByRole('superadmin')).toBe(1);
+      expect(await store.countActive('superadmin')).toBe(1);
 
       // Not a demotion: allowed even for the last one.
       expect(await store.updateRole(b.id, 'superadmin')).toBe(true);
       // A new superadmin makes the old one demotable again.
       expect(await store.updateRole(a.id, 'superadmin')).toBe(true);
       expect(await store.updateRole(b.id, 'operator')).toBe(true);
-      expect(await store.countByRole('superadmin')).toBe(1);
+      expect(await store.countActive('superadmin')).toBe(1);
     });
 
     it('lets only one of two superadmins demoting each other concurrently win', async () => {
@@ -216,7 +230,7 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
       await store.create(b);
       const results = await Promise.all([store.updateRole(a.id, 'viewer'), store.updateRole(b.id, 'org_admin')]);
       expect(results.filter(Boolean)).toHaveLength(1);
-      expect(await store.countByRole('superadmin')).toBe(1);
+      expect(await store.countActive('superadmin')).toBe(1);
     });
 
     it('replaces the password hash of one user only', async () => {

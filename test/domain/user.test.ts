@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Forbidden, InvalidRole, LastSuperadmin, NotFound } from '../../src/domain/errors.js';
-import { ROLES, assertCanAssignRole, assertCanSee, isAdmin, parseRole, rankOf, toPublicUser } from '../../src/domain/user.js';
+import { ROLES, assertCanAssignRole, assertCanSee, isAdmin, leavesActiveSuperadmin, parseRole, rankOf, toPublicUser } from '../../src/domain/user.js';
 import type { Role, User } from '../../src/domain/user.js';
 
 let nextId = 0;
@@ -97,18 +97,27 @@ describe('assertCanAssignRole', () => {
     for (const next of ROLES) expect(() => assertCanAssignRole(root, user('viewer', 'other'), next, 1)).not.toThrow();
   });
 
-  it('refuses to demote the last superadmin with LastSuperadmin', () => {
+  it('refuses to demote the last active superadmin with LastSuperadmin', () => {
     const root = user('superadmin');
     for (const next of ['org_admin', 'operator', 'viewer'] as const) {
-      expect(() => assertCanAssignRole(root, root, next, 1)).toThrow(LastSuperadmin);
-      expect(() => assertCanAssignRole(root, user('superadmin'), next, 1)).toThrow(LastSuperadmin);
+      expect(() => assertCanAssignRole(root, root, next, 0)).toThrow(LastSuperadmin);
+      expect(() => assertCanAssignRole(root, user('superadmin'), next, 0)).toThrow(LastSuperadmin);
     }
   });
 
-  it('demotes a superadmin while another remains, and keeps the last one a superadmin freely', () => {
+  it('demotes a superadmin while another active one remains, and keeps the last one a superadmin freely', () => {
     const root = user('superadmin');
-    expect(() => assertCanAssignRole(root, user('superadmin'), 'viewer', 2)).not.toThrow();
-    expect(() => assertCanAssignRole(root, root, 'superadmin', 1)).not.toThrow();
+    expect(() => assertCanAssignRole(root, user('superadmin'), 'viewer', 1)).not.toThrow();
+    expect(() => assertCanAssignRole(root, root, 'superadmin', 0)).not.toThrow();
+  });
+
+  it('tells whether another active superadmin is left: a suspended one cannot act', () => {
+    const active = { id: 'a', status: 'active' as const };
+    const suspended = { id: 's', status: 'suspended' as const };
+    expect(leavesActiveSuperadmin([active, suspended], 'a')).toBe(false);
+    expect(leavesActiveSuperadmin([active, suspended], 's')).toBe(true);
+    expect(leavesActiveSuperadmin([active, { id: 'b', status: 'active' }], 'a')).toBe(true);
+    expect(leavesActiveSuperadmin([suspended], 's')).toBe(false);
   });
 });
 

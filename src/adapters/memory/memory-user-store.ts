@@ -1,5 +1,6 @@
 import type { UserStore } from '../../application/ports.js';
 import { UserExists } from '../../domain/errors.js';
+import { leavesActiveSuperadmin } from '../../domain/user.js';
 import type { Role, User } from '../../domain/user.js';
 
 /**
@@ -35,8 +36,10 @@ export class MemoryUserStore implements UserStore {
     return { users: matching.slice(offset, offset + limit).map(copyOf), total: matching.length };
   }
 
-  async countByRole(role: Role): Promise<number> {
-    return this.#count(role);
+  async countActive(role: Role): Promise<number> {
+    let count = 0;
+    for (const user of this.#byId.values()) if (user.role === role && user.status === 'active') count++;
+    return count;
   }
 
   async updateRole(id: string, role: Role, expected?: Role): Promise<boolean> {
@@ -44,7 +47,8 @@ export class MemoryUserStore implements UserStore {
     if (!user || (expected !== undefined && user.role !== expected)) return false;
     // No await between the check and the write, so concurrent demotions cannot both pass.
     const demotesSuperadmin = user.role === 'superadmin' && role !== 'superadmin';
-    if (demotesSuperadmin && this.#count('superadmin') <= 1) return false;
+    const superadmins = [...this.#byId.values()].filter((other) => other.role === 'superadmin');
+    if (demotesSuperadmin && !leavesActiveSuperadmin(superadmins, id)) return false;
     user.role = role;
     return true;
   }
@@ -62,12 +66,6 @@ export class MemoryUserStore implements UserStore {
   }
 
   async ping(): Promise<void> {}
-
-  #count(role: Role): number {
-    let count = 0;
-    for (const user of this.#byId.values()) if (user.role === role) count++;
-    return count;
-  }
 }
 
 /** Newest first; equal timestamps fall back to the id (descending), so paging is stable. */

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { UserStore } from '../../application/ports.js';
 import { UserExists } from '../../domain/errors.js';
-import { ROLES } from '../../domain/user.js';
+import { ROLES, leavesActiveSuperadmin } from '../../domain/user.js';
 import type { Role, User, UserStatus } from '../../domain/user.js';
 import { isSqlite, throughKnex } from './statements.js';
 import type { Statements } from './statements.js';
@@ -72,9 +72,9 @@ export class SqlUserStore implements UserStore {
     });
   }
 
-  countByRole(role: Role): Promise<number> {
+  countActive(role: Role): Promise<number> {
     return guarded(async () => {
-      const [counted] = await this.db('users').where({ role }).count({ total: '*' });
+      const [counted] = await this.db('users').where({ role, status: 'active' }).count({ total: '*' });
       return Number(counted?.total ?? 0);
     });
   }
@@ -83,10 +83,10 @@ export class SqlUserStore implements UserStore {
     return guarded(() =>
       this.db.transaction(async (trx) => {
         // Lock every superadmin row (PostgreSQL; SQLite serializes writers anyway), so
-        // two concurrent demotions cannot both see "another superadmin is left".
-        const superadmins: { id: string }[] = await trx('users').where({ role: 'superadmin' }).select('id').forUpdate();
-        const demotesLast = role !== 'superadmin' && superadmins.length === 1 && superadmins[0]?.id === id;
-        if (demotesLast) return false;
+        // two concurrent demotions cannot both see "another active superadmin is left".
+        const superadmins: { id: string; status: UserStatus }[] = await trx('users').where({ role: 'superadmin' }).select('id', 'status').forUpdate();
+        const demotes = role !== 'superadmin' && superadmins.some((superadmin) => superadmin.id === id);
+        if (demotes && !leavesActiveSuperadmin(superadmins, id)) return false;
         const changed = await trx('users').where(expected === undefined ? { id } : { id, role: expected }).update({ role });
         return changed === 1;
       }),
