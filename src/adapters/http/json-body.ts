@@ -24,7 +24,8 @@ export async function jsonBody(ctx: Context, next: Next): Promise<void> {
 }
 
 /**
- * Text encodings a JSON body may declare. Others are refused (415) rather than decoded:
+ * Text encodings a JSON body may declare, each one raw-body can decode. Others are
+ * refused (415) before reading rather than decoded:
  * base64 or UTF-7 would let a body slip past a proxy that inspects JSON.
  */
 const READABLE_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii', 'iso-8859-1', 'latin1', 'utf-16', 'utf-16le', 'utf-16be']);
@@ -46,9 +47,7 @@ async function readText(ctx: Context, charset: string): Promise<string> {
   try {
     return await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, encoding: charset });
   } catch (error) {
-    const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') throw tooLarge();
-    if (type === 'encoding.unsupported') throw unreadableCharset();
+    if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge();
     throw new TransportError(400, 'invalid_request', 'Request body could not be read');
   }
 }
