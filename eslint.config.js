@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // TypeScript's CommonJS (src/start.cts and what it loads) imports with `import x = require()`.
+    files: ['**/*.cts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -20,5 +20,7 @@ if (integrationReachable) {
 }
 
 export default defineConfig({
+  // TypeScript's CommonJS files too (src/start.cts and what it loads): Vite leaves `.cts` untransformed by default.
+  oxc: { include: /\.(m?ts|cts|tsx?)$/ },
   test: { testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ['test/global-setup.ts'], projects },
 });

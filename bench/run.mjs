@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { usableCores } from '../dist/src/adapters/config/config.js';
+import cores from '../dist/src/adapters/config/cores.cjs';
 import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -23,7 +23,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** The server's own default (one process per core, within a container's CPU quota); bare Koa runs with as many. */
-const WORKERS = Number(process.env.WORKERS ?? usableCores());
+const WORKERS = Number(process.env.WORKERS ?? cores.usableCores());
 const USERS = 64;
 const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
@@ -322,7 +322,7 @@ async function twoInstances(env, users, first) {
 
 async function startServer(env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/start.cjs')], {
     env: { ...process.env, ...env, WORKERS: String(WORKERS), PORT: String(port), HOST: '127.0.0.1', AUTH_IP_RATE_LIMIT: '0', LOG_LEVEL: 'warn', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -45,8 +45,10 @@ import { systemClock, uuidIds } from './adapters/system.js';
 const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /**
- * Password hashes running at once in the whole server (the thread pool's size). In a
- * cluster the primary hashes for every worker, so memory stays bounded whatever their count.
+ * Password hashes admitted at once in the whole server. The thread pool runs as many as it
+ * has threads (one per core, at most four: start.cts); the others wait in its queue, and
+ * take their 19 MiB only once they run. In a cluster the primary hashes for every worker,
+ * so memory stays bounded whatever their count.
  */
 const HASHING_SLOTS = 4;
 /** PostgreSQL connections of the whole server, shared out between workers (at least two each). */
@@ -249,7 +251,8 @@ async function waitFor(what: string, probe: () => Promise<unknown>): Promise<voi
   }
 }
 
-async function main(): Promise<void> {
+/** Reads the configuration and serves until SIGTERM or SIGINT: run by `start.cts`, or by this file when it is the one Node runs. */
+export async function main(): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env, process.cwd());

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, usableCores } from '../../src/adapters/config/config.js';
+import { ConfigError, loadConfig } from '../../src/adapters/config/config.js';
+import cores from '../../src/adapters/config/cores.cjs';
 import type { Config } from '../../src/adapters/config/config.js';
 
 function tempDir(): string {
@@ -31,7 +32,7 @@ describe('loadConfig', () => {
   it('uses the SPEC defaults when there is no env and no file', () => {
     const config = loadConfig({}, tempDir());
     expect(config).toEqual<Config>({
-      server: { port: 8100, host: '0.0.0.0', trustProxy: 0, workers: usableCores() },
+      server: { port: 8100, host: '0.0.0.0', trustProxy: 0, workers: cores.usableCores() },
       database: { url: 'sqlite:auth.db' },
       redis: { url: undefined, prefix: 'pico-auth:' },
       auth: {

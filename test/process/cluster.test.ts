@@ -3,7 +3,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisIntegration } from '../support/integration.js';
-import { MAIN, spawnServer, tempDir } from '../support/process.js';
+import { ENTRY, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
 
@@ -142,7 +142,7 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     cleanups.push(remove);
     const foreign = resolve(import.meta.dirname, '../support/foreign-primary.mjs');
     // WORKERS=2 asks for workers, but only a primary can fork them; nor is there a primary of ours to hold counters.
-    const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2', LOG_LEVEL: 'warn' }, undefined, [foreign, MAIN]);
+    const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2', LOG_LEVEL: 'warn' }, undefined, [foreign, ENTRY]);
     cleanups.push(() => server.kill('SIGKILL'));
     const email = uniqueEmail('foreign');
     // It migrated the database itself, and login's counters answer (they would hang waiting for a primary).

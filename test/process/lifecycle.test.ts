@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import cores from '../../src/adapters/config/cores.cjs';
 import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
 import { postgresIntegration, redisIntegration } from '../support/integration.js';
 import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
-import { spawnServer, tempDir } from '../support/process.js';
+import { ENTRY, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
 
@@ -171,8 +173,7 @@ describe.each(shapes.map((make) => [make().name, make] as const))('server proces
 
 describe('start-up', () => {
   it('stops with one clear line naming the bad setting', () => {
-    const main = resolve(import.meta.dirname, '../../dist/src/main.js');
-    const result = spawnSync(process.execPath, [main], {
+    const result = spawnSync(process.execPath, [ENTRY], {
       env: { PATH: process.env.PATH ?? '', AUTH_ALGORITHM: 'HS256' },
       encoding: 'utf8',
       timeout: 10_000,
@@ -181,5 +182,21 @@ describe('start-up', () => {
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('AUTH_ALGORITHM');
+  });
+
+  // The pool's threads are the process's own: counted once a hash has run (start-up's warm-up hashes).
+  it.skipIf(!existsSync('/proc/self/task'))('sizes the thread pool that hashes to the usable cores, at most 4, unless UV_THREADPOOL_SIZE is set', async () => {
+    const threadsOfServer = async (env: Record<string, string>) => {
+      const { dir, remove } = tempDir();
+      cleanups.push(remove);
+      const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn', ...env });
+      cleanups.push(async () => void (await server.kill('SIGKILL')));
+      const threads = readdirSync(`/proc/${server.child.pid}/task`).length;
+      await server.kill('SIGTERM');
+      return threads;
+    };
+    const sized = await threadsOfServer({});
+    const withOnePoolThread = await threadsOfServer({ UV_THREADPOOL_SIZE: '1' });
+    expect(sized - withOnePoolThread).toBe(Math.min(cores.usableCores(), 4) - 1);
   });
 });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ADMIN_PASSWORD } from './server.js';
 
-export const MAIN = resolve(import.meta.dirname, '../../dist/src/main.js');
+/** What `npm start` and the image run. */
+export const ENTRY = resolve(import.meta.dirname, '../../dist/src/start.cjs');
 
 /** The built server as a child process: what `npm start` runs, so signals and crashes are real. */
 export interface ServerProcess {
@@ -19,7 +20,7 @@ export interface ServerProcess {
 }
 
 /** `args` are node's: the built server by default, or a script that runs it. */
-export async function spawnServer(env: Record<string, string>, port?: number, args: string[] = [MAIN]): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string>, port?: number, args: string[] = [ENTRY]): Promise<ServerProcess> {
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, args, {
     // One process unless a test asks for workers: a kill then means what it says.

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { normalizeEmail } from '../../domain/email.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/password-policy.js';
+import cores from './cores.cjs';
 
 /** JWT signing algorithms the server can use (SPEC §2). */
 export type Algorithm = 'RS256' | 'ES256' | 'EdDSA';
@@ -145,32 +146,6 @@ const trustProxy: Parser<number> = (raw) => {
   return hops;
 };
 
-/**
- * The default worker count: the machine's cores, or fewer under a container CPU limit.
- * Node 20 reports the host's cores even inside a container limited to one, so the
- * cgroup's quota (v2 `cpu.max`, or v1's CFS files) is read here.
- */
-export function usableCores(): number {
-  const cores = availableParallelism();
-  const quota = cgroupCpuQuota();
-  return quota === undefined ? cores : Math.max(1, Math.min(cores, Math.ceil(quota)));
-}
-
-function cgroupCpuQuota(): number | undefined {
-  const [quota, period] = readIfPresent('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/) ??
-    [readIfPresent('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), readIfPresent('/sys/fs/cgroup/cpu/cpu.cfs_period_us')];
-  const cpus = Number(quota) / Number(period);
-  return Number.isFinite(cpus) && cpus > 0 ? cpus : undefined;
-}
-
-function readIfPresent(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 const ALGORITHMS: readonly Algorithm[] = ['RS256', 'ES256', 'EdDSA'];
 // Python logging names are accepted too, so a pico-auth file keeps working.
 const logLevel = oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -199,7 +174,7 @@ const SETTINGS = {
     port: setting('PORT', 'server.port', 8100, integerIn(0, 65535)),
     host: setting('HOST', 'server.host', '0.0.0.0', text),
     trustProxy: setting('AUTH_TRUST_PROXY', 'server.trust_proxy', false, trustProxy),
-    workers: setting('WORKERS', 'server.workers', usableCores(), integerIn(1, 256)),
+    workers: setting('WORKERS', 'server.workers', cores.usableCores(), integerIn(1, 256)),
   },
   database: {
     url: setting('DATABASE_URL', 'database.url', 'sqlite:auth.db', text),

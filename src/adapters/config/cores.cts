@@ -1,0 +1,32 @@
+// CommonJS, so that the entry point (src/start.cts) can read it before any ES module loads.
+import fs = require('node:fs');
+import os = require('node:os');
+
+/**
+ * The machine's cores, or fewer under a container CPU limit: the default worker count,
+ * and the number of password hashes run at once. Node 20 reports the host's cores even
+ * inside a container limited to one, so the cgroup's quota (v2 `cpu.max`, or v1's CFS
+ * files) is read here.
+ */
+function usableCores(): number {
+  const cores = os.availableParallelism();
+  const quota = cgroupCpuQuota();
+  return quota === undefined ? cores : Math.max(1, Math.min(cores, Math.ceil(quota)));
+}
+
+function cgroupCpuQuota(): number | undefined {
+  const [quota, period] = readIfPresent('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/) ??
+    [readIfPresent('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), readIfPresent('/sys/fs/cgroup/cpu/cpu.cfs_period_us')];
+  const cpus = Number(quota) / Number(period);
+  return Number.isFinite(cpus) && cpus > 0 ? cpus : undefined;
+}
+
+function readIfPresent(path: string): string | undefined {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export = { usableCores };
