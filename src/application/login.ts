@@ -44,10 +44,11 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
     verifiedHash = rehashed;
   }
   const now = clock.now();
-  await users.recordLogin(user.id, now);
   const { refreshToken, familyId } = await openSession(deps, user.id, now);
-  // A password change that landed while this login was verifying leaves it no session.
-  if ((await users.findById(user.id))?.passwordHash !== verifiedHash) {
+  // A password change that landed while this login was verifying leaves it no session:
+  // checked once the session exists, so a change that revoked the user's sessions before
+  // this one was saved is still seen here.
+  if (!(await users.recordLogin(user.id, now, verifiedHash))) {
     await deps.tokens.revokeFamily(familyId, now);
     throw new InvalidCredentials();
   }

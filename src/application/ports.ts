@@ -28,7 +28,12 @@ export interface UserStore {
    * re-hash at login can never undo a password change. Returns whether it did.
    */
   updatePasswordHash(id: string, passwordHash: string, replacing: string): Promise<boolean>;
-  recordLogin(id: string, at: Date): Promise<void>;
+  /**
+   * Records a login verified against `passwordHash`, only if that is still the user's
+   * hash; returns whether it did. False means the password changed (or the user went)
+   * while the login was verifying: that login must not stand.
+   */
+  recordLogin(id: string, at: Date, passwordHash: string): Promise<boolean>;
   /** Throws `Unavailable` if the store does not answer. */
   ping(): Promise<void>;
 }

@@ -302,5 +302,7 @@ describe('login racing a password change', () => {
     const tokens = await deps.tokens.all();
     expect(tokens).toHaveLength(1);
     expect(tokens[0]?.revokedAt).not.toBeNull();
+    // A login that did not stand is not the user's last login.
+    expect((await deps.users.findById(user.id))?.lastLoginAt).toBeNull();
   });
 });

@@ -257,11 +257,20 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
       const other = newUser();
       await store.create(user);
       await store.create(other);
-      await store.recordLogin(user.id, at(86_400_007));
+      expect(await store.recordLogin(user.id, at(86_400_007), user.passwordHash)).toBe(true);
       expect((await store.findById(user.id))?.lastLoginAt?.getTime()).toBe(at(86_400_007).getTime());
-      await store.recordLogin(user.id, at(90_000_001));
+      expect(await store.recordLogin(user.id, at(90_000_001), user.passwordHash)).toBe(true);
       expect((await store.findById(user.id))?.lastLoginAt?.getTime()).toBe(at(90_000_001).getTime());
       expect((await store.findById(other.id))?.lastLoginAt).toBeNull();
+    });
+
+    it('records a login only while the hash it verified is still the user\'s', async () => {
+      const user = newUser();
+      await store.create(user);
+      expect(await store.updatePasswordHash(user.id, 'changed-meanwhile', user.passwordHash)).toBe(true);
+      expect(await store.recordLogin(user.id, at(86_400_007), user.passwordHash)).toBe(false);
+      expect((await store.findById(user.id))?.lastLoginAt).toBeNull();
+      expect(await store.recordLogin('no-such-user', at(86_400_007), user.passwordHash)).toBe(false);
     });
   });
 }

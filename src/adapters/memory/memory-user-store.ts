@@ -60,9 +60,11 @@ export class MemoryUserStore implements UserStore {
     return true;
   }
 
-  async recordLogin(id: string, at: Date): Promise<void> {
+  async recordLogin(id: string, at: Date, passwordHash: string): Promise<boolean> {
     const user = this.#byId.get(id);
-    if (user) user.lastLoginAt = new Date(at.getTime());
+    if (!user || user.passwordHash !== passwordHash) return false;
+    user.lastLoginAt = new Date(at.getTime());
+    return true;
   }
 
   async ping(): Promise<void> {}

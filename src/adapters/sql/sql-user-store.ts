@@ -30,7 +30,7 @@ const USER_COLUMNS = ['id', 'email', 'display_name', 'password_hash', 'role', 'o
 export class SqlUserStore implements UserStore {
   readonly #byId;
   readonly #byEmail;
-  readonly #recordLogin: (id: string, at: string) => Promise<void>;
+  readonly #recordLogin: (id: string, at: string, passwordHash: string) => Promise<boolean>;
 
   constructor(
     private readonly db: Knex,
@@ -100,8 +100,8 @@ export class SqlUserStore implements UserStore {
     });
   }
 
-  recordLogin(id: string, at: Date): Promise<void> {
-    return guarded(() => this.#recordLogin(id, toDbTime(at)));
+  recordLogin(id: string, at: Date, passwordHash: string): Promise<boolean> {
+    return guarded(() => this.#recordLogin(id, toDbTime(at), passwordHash));
   }
 
   ping(): Promise<void> {
@@ -125,16 +125,16 @@ function toRow(user: User): UserRow {
   };
 }
 
-/** Every login writes its time: on SQLite a prepared update, committed with the others of its tick. */
+/**
+ * Every login writes its time, if the hash it verified is still the user's (one statement,
+ * the compare and the write together): on SQLite a prepared update, committed with the
+ * others of its tick.
+ */
 function loginRecorder(db: Knex, statements: Statements) {
-  const build = (id: string, at: string) => db('users').where({ id }).update({ last_login_at: at });
-  if (!isSqlite(statements)) {
-    return async (id: string, at: string) => {
-      await build(id, at);
-    };
-  }
-  const update = statements.write((arg) => build(arg(0), arg(1)));
-  return (id: string, at: string) => statements.transaction(() => void update(id, at));
+  const build = (id: string, at: string, passwordHash: string) => db('users').where({ id, password_hash: passwordHash }).update({ last_login_at: at });
+  if (!isSqlite(statements)) return async (id: string, at: string, passwordHash: string) => (await build(id, at, passwordHash)) === 1;
+  const update = statements.write((arg) => build(arg(0), arg(1), arg(2)));
+  return (id: string, at: string, passwordHash: string) => statements.transaction(() => update(id, at, passwordHash) === 1);
 }
 
 function fromRow(row: UserRow | undefined): User | undefined {
