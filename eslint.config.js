@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    // TypeScript's CommonJS (src/start.cts and what it loads) imports with `import x = require()`.
+    // TypeScript's CommonJS (src/start.cts, src/adapters/config/cores.cts) imports with `import x = require()`.
     files: ['**/*.cts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

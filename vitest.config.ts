@@ -20,7 +20,7 @@ if (integrationReachable) {
 }
 
 export default defineConfig({
-  // TypeScript's CommonJS files too (src/start.cts and what it loads): Vite leaves `.cts` untransformed by default.
-  oxc: { include: /\.(m?ts|cts|tsx?)$/ },
+  // TypeScript's CommonJS files too (src/adapters/config/cores.cts): Vite leaves `.cts` untransformed by default.
+  oxc: { include: /\.([cm]?ts|[jt]sx)$/ },
   test: { testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ['test/global-setup.ts'], projects },
 });

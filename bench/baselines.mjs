@@ -13,25 +13,26 @@ import cores from '../dist/src/adapters/config/cores.cjs';
 export const ARGON2_PARAMS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
 /**
- * argon2id verifies per second on every core: in a process of its own whose thread pool
- * has one thread per core (Node sizes the pool when a process first uses it), each kept
- * busy back to back. On 2 cores, two threads do about 5 % more than Node's default four,
- * which time-slice their 19 MiB hashes against each other; the server's pool is sized
- * the same way (src/start.cts).
+ * argon2id verifies per second with the server's hashing threads (one per usable core, at
+ * most four: `hashingThreads`), each kept busy back to back, in a process of its own
+ * whose thread pool has that many threads (Node sizes the pool when a process first uses
+ * it). On 2 cores, two threads do about 5 % more than Node's default four, which
+ * time-slice their 19 MiB hashes against each other.
  */
 export function argon2VerifyRate(seconds) {
-  const threads = cores.usableCores();
-  const child = fork(fileURLToPath(import.meta.url), ['argon2', String(seconds), String(threads)], {
-    env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
+  const threads = cores.hashingThreads();
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(threads), BENCH_ARGON2_CHILD: JSON.stringify({ seconds, threads }) },
   });
   return new Promise((resolve, reject) => {
-    child.once('message', resolve);
+    let rate;
+    child.once('message', (message) => (rate = message));
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`argon2 baseline exited with ${code}`)));
+    child.once('close', (code) => (rate === undefined ? reject(new Error(`argon2 baseline exited with ${code}`)) : resolve(rate)));
   });
 }
 
-async function argon2Child(seconds, threads) {
+async function argon2Child({ seconds, threads }) {
   const hash = await argon2.hash('benchmark password', ARGON2_PARAMS);
   let count = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -83,4 +84,4 @@ async function rs256Worker({ operation, seconds }) {
 }
 
 if (!isMainThread && workerData?.operation) await rs256Worker(workerData);
-if (isMainThread && process.argv[2] === 'argon2') await argon2Child(Number(process.argv[3]), Number(process.argv[4]));
+if (isMainThread && process.env.BENCH_ARGON2_CHILD) await argon2Child(JSON.parse(process.env.BENCH_ARGON2_CHILD));

@@ -46,9 +46,9 @@ const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /**
  * Password hashes admitted at once in the whole server. The thread pool runs as many as it
- * has threads (one per core, at most four: start.cts); the others wait in its queue, and
- * take their 19 MiB only once they run. In a cluster the primary hashes for every worker,
- * so memory stays bounded whatever their count.
+ * has threads (a cluster primary's: one per core, at most four, see start.cts); the others
+ * wait in its queue, and take their 19 MiB only once they run. In a cluster the primary
+ * hashes for every worker, so memory stays bounded whatever their count.
  */
 const HASHING_SLOTS = 4;
 /** PostgreSQL connections of the whole server, shared out between workers (at least two each). */

@@ -1,16 +1,28 @@
 /**
  * The server's entry point: `node dist/src/start.cjs` (what `npm start` and the image run).
  *
- * It sizes libuv's thread pool, which runs the password hashes, to one thread per usable
- * core (at most four, Node's own default), unless UV_THREADPOOL_SIZE is set. argon2id is
- * CPU-bound and works through 19 MiB per hash: more hashing threads than cores only
- * time-slice those against each other. On 2 cores, two threads hashed about 5 % more per
- * second than four (BENCHMARKS.md). Node sizes the pool when it first uses it, and
- * loading an ES module already does; CommonJS loading does not, so this file is CommonJS
- * and loads the server only once the size is set. Cluster workers inherit it.
+ * A cluster primary hashes every worker's passwords on libuv's thread pool, and nothing
+ * else runs there; its pool gets one thread per usable core, at most four, unless
+ * UV_THREADPOOL_SIZE is set. Node's default is four whatever the cores, and on 2 cores
+ * two threads hashed about 5 % more per second than four (BENCHMARKS.md). A single
+ * process (`WORKERS=1`, or one core) keeps Node's default: its pool also signs and checks
+ * tokens, which must not wait behind hashes. The worker count is read from the
+ * environment here; one set only in application.yaml is not seen, and the pool is then
+ * sized as for a cluster.
+ *
+ * Node sizes the pool when it first uses it, and loading an ES module already does;
+ * CommonJS loading does not, so this file is CommonJS and loads the server only once
+ * the size is set. Cluster workers inherit the variable; their pools only sign.
  */
 import cores = require('./adapters/config/cores.cjs');
 
-const NODE_DEFAULT_POOL_SIZE = 4;
-process.env.UV_THREADPOOL_SIZE ??= String(Math.min(cores.usableCores(), NODE_DEFAULT_POOL_SIZE));
-void import('./main.js').then((server) => server.main());
+const workers = Number(process.env.WORKERS || cores.usableCores());
+if (!process.env.UV_THREADPOOL_SIZE && workers > 1) process.env.UV_THREADPOOL_SIZE = String(cores.hashingThreads());
+
+import('./main.js')
+  .then((server) => server.main())
+  .catch((error: unknown) => {
+    // What the server reports itself happens inside main(); this is a server that could not load.
+    console.error(error);
+    process.exit(1);
+  });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import cores from '../../src/adapters/config/cores.cjs';
@@ -184,19 +184,34 @@ describe('start-up', () => {
     expect(lines[0]).toContain('AUTH_ALGORITHM');
   });
 
-  // The pool's threads are the process's own: counted once a hash has run (start-up's warm-up hashes).
-  it.skipIf(!existsSync('/proc/self/task'))('sizes the thread pool that hashes to the usable cores, at most 4, unless UV_THREADPOOL_SIZE is set', async () => {
+  // Pinned to two CPUs the server sees two cores, however many this machine has. Node
+  // starts every pool thread as it loads the server's first ES module, so the process's
+  // thread count, against one with a pool of 4, tells the pool's size.
+  const pinnable = existsSync('/proc/self/task') && spawnSync('taskset', ['-V']).status === 0 && cores.usableCores() >= 2;
+  it.skipIf(!pinnable)("gives a cluster primary's pool, which hashes, one thread per usable core, and leaves a single process Node's 4", async () => {
     const threadsOfServer = async (env: Record<string, string>) => {
       const { dir, remove } = tempDir();
       cleanups.push(remove);
-      const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn', ...env });
+      const pinned = ['-c', firstCpus(2).join(','), process.execPath, ENTRY];
+      const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn', ...env }, undefined, pinned, 'taskset');
       cleanups.push(async () => void (await server.kill('SIGKILL')));
       const threads = readdirSync(`/proc/${server.child.pid}/task`).length;
-      await server.kill('SIGTERM');
+      expect(await server.kill('SIGTERM')).toBe(0);
       return threads;
     };
-    const sized = await threadsOfServer({});
-    const withOnePoolThread = await threadsOfServer({ UV_THREADPOOL_SIZE: '1' });
-    expect(sized - withOnePoolThread).toBe(Math.min(cores.usableCores(), 4) - 1);
+    const primaryPool = (await threadsOfServer({ WORKERS: '2' })) - (await threadsOfServer({ WORKERS: '2', UV_THREADPOOL_SIZE: '4' })) + 4;
+    expect(primaryPool).toBe(Math.min(2, cores.usableCores()));
+    const singlePool = (await threadsOfServer({ WORKERS: '1' })) - (await threadsOfServer({ WORKERS: '1', UV_THREADPOOL_SIZE: '4' })) + 4;
+    expect(singlePool).toBe(4);
   });
 });
+
+/** The first `count` CPUs this process may run on (`Cpus_allowed_list`, say "0-3,8"). */
+function firstCpus(count: number): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  const cpus = list.split(',').flatMap((range) => {
+    const [from = 0, to = from] = range.split('-').map(Number);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  });
+  return cpus.slice(0, count);
+}

@@ -19,10 +19,10 @@ export interface ServerProcess {
   kill(signal: NodeJS.Signals): Promise<number | string>;
 }
 
-/** `args` are node's: the built server by default, or a script that runs it. */
-export async function spawnServer(env: Record<string, string>, port?: number, args: string[] = [ENTRY]): Promise<ServerProcess> {
+/** `args` are `command`'s: node's by default, running the built server or a script that runs it. */
+export async function spawnServer(env: Record<string, string>, port?: number, args: string[] = [ENTRY], command = process.execPath): Promise<ServerProcess> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     // One process unless a test asks for workers: a kill then means what it says.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), PORT: String(listenPort), HOST: '127.0.0.1', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD, WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

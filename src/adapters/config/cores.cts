@@ -3,10 +3,10 @@ import fs = require('node:fs');
 import os = require('node:os');
 
 /**
- * The machine's cores, or fewer under a container CPU limit: the default worker count,
- * and the number of password hashes run at once. Node 20 reports the host's cores even
- * inside a container limited to one, so the cgroup's quota (v2 `cpu.max`, or v1's CFS
- * files) is read here.
+ * The machine's cores (within the process's CPU affinity), or fewer under a container
+ * CPU limit: the default worker count. Node 20 reports the host's cores even inside a
+ * container limited to one, so the cgroup's quota (v2 `cpu.max`, or v1's CFS files) is
+ * read here.
  */
 function usableCores(): number {
   const cores = os.availableParallelism();
@@ -29,4 +29,16 @@ function readIfPresent(path: string): string | undefined {
   }
 }
 
-export = { usableCores };
+/** Node's own thread pool size, and the most hashes the server admits at once (main.ts). */
+const MOST_HASHING_THREADS = 4;
+
+/**
+ * Threads that hash passwords at once: one per usable core, at most four. argon2id is
+ * CPU-bound and works through 19 MiB per hash, so more threads than cores only
+ * time-slice those against each other.
+ */
+function hashingThreads(): number {
+  return Math.min(usableCores(), MOST_HASHING_THREADS);
+}
+
+export = { usableCores, hashingThreads };

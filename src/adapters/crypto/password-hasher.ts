@@ -11,8 +11,9 @@ const DUMMY_PASSWORD = 'pico-auth dummy password';
 /**
  * New hashes are argon2id; a stored hash is verified by the scheme its prefix names, so
  * pico-auth's bcrypt hashes keep working until their owner's next login re-hashes them.
- * Everything runs in the thread pool behind one gate: at most `maxConcurrent` checks at
- * once (the pool's size) and `maxWaiting` queued (about 2 s of work). A check is admitted
+ * Everything runs in the thread pool behind one gate: at most `maxConcurrent` checks
+ * admitted at once (the pool runs as many of them as it has threads) and `maxWaiting`
+ * queued (about 2 s of work). A check is admitted
  * once, whole: refused half-way, it would have tested a password and answered 503, which
  * does not count towards the account's lock.
  *
