@@ -262,28 +262,35 @@ export async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.log.level);
-  let running: { stop(): Promise<void> };
-  try {
-    const workers = workerCount(config);
-    if (isOurWorker()) running = await startPicoAuth(config, logger, process.cwd(), { workers, shared: primaryServices() });
-    // A worker of someone else's cluster (pm2's) runs as a process of its own: only a primary forks.
-    else if (workers > 1 && cluster.isPrimary) running = await startCluster(config, logger, workers);
-    else running = await startPicoAuth(config, logger);
-  } catch (error) {
-    logger.fatal({ err: error }, `pico-auth could not start: ${(error as Error).message}`);
-    process.exit(1);
-  }
+  const starting = start(config, logger);
+  // Handled from the first moment: a signal that lands while the server is starting (a
+  // cluster's workers may already answer /health) stops it once it has started.
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await running.stop();
+    await (await starting).stop();
     logger.info('stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  await starting;
+}
+
+/** This process's part: a worker of ours, a cluster primary, or the whole server in one process. Exits 1 if it cannot start. */
+async function start(config: Config, logger: Logger): Promise<{ stop(): Promise<void> }> {
+  try {
+    const workers = workerCount(config);
+    if (isOurWorker()) return await startPicoAuth(config, logger, process.cwd(), { workers, shared: primaryServices() });
+    // A worker of someone else's cluster (pm2's) runs as a process of its own: only a primary forks.
+    if (workers > 1 && cluster.isPrimary) return await startCluster(config, logger, workers);
+    return await startPicoAuth(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, `pico-auth could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
 
 /** A worker forked by startWorkers, not by some other cluster primary (pm2's, say) that holds no counters. */

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisIntegration } from '../support/integration.js';
-import { ENTRY, spawnServer, tempDir } from '../support/process.js';
+import { ENTRY, freePort, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
 
@@ -135,6 +136,24 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     expect(workers).toHaveLength(2);
     await server.kill('SIGKILL');
     await waitFor(() => workers.every(isGone), 'the orphaned workers to exit');
+  });
+
+  it('stops cleanly on a SIGTERM that lands while it is still starting', async () => {
+    const { dir, remove } = tempDir();
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, PORT: String(await freePort()), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'info', DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys') };
+    const child = spawn(process.execPath, [ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((done) => child.once('exit', (code, signal) => done(code ?? signal)));
+    cleanups.push(remove, () => void child.kill('SIGKILL'));
+    // The primary logs the generated admin password before it forks any worker.
+    await new Promise<void>((done) => {
+      let output = '';
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('Generated admin password')) done();
+      });
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 
   it("runs as a process of its own when forked by someone else's cluster primary (pm2's)", async () => {
