@@ -7,8 +7,8 @@
  * two threads hashed about 5 % more per second than four (BENCHMARKS.md). A single
  * process (`WORKERS=1`, or one core) keeps Node's default: its pool also signs and checks
  * tokens, which must not wait behind hashes. The worker count is read from the
- * environment here; one set only in application.yaml is not seen, and the pool is then
- * sized as for a cluster.
+ * environment here: one set only in application.yaml is not seen, nor that an in-memory
+ * database runs one process, and the pool is then sized as for a cluster.
  *
  * Node sizes the pool when it first uses it, and loading an ES module already does;
  * CommonJS loading does not, so this file is CommonJS and loads the server only once

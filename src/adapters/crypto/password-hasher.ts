@@ -13,9 +13,9 @@ const DUMMY_PASSWORD = 'pico-auth dummy password';
  * pico-auth's bcrypt hashes keep working until their owner's next login re-hashes them.
  * Everything runs in the thread pool behind one gate: at most `maxConcurrent` checks
  * admitted at once (the pool runs as many of them as it has threads) and `maxWaiting`
- * queued (about 2 s of work). A check is admitted
- * once, whole: refused half-way, it would have tested a password and answered 503, which
- * does not count towards the account's lock.
+ * queued (about 2 s of work). A check is admitted once, whole: refused half-way, it
+ * would have tested a password and answered 503, which does not count towards the
+ * account's lock.
  *
  * While bcrypt hashes remain (`legacyBcryptCosts`, the costs found in the store), a bcrypt
  * check costs about ten argon2id ones, so a failed check would tell those accounts from
