@@ -64,4 +64,14 @@ describe('errorHandler', () => {
     for (let i = 0; i < 5; i++) expect((await fetch(`${base}/any`)).status).toBe(500);
     expect(lines).toHaveLength(5);
   });
+
+  it('answers a 500 with internal_error and nothing of the failure itself (SPEC §3)', async () => {
+    const { logger } = recordingLogger();
+    const base = await serve(logger, { now: 0 }, () => new Error('a bug at /srv/secret-path.ts:12'));
+    const response = await fetch(`${base}/any`);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ error: 'Internal server error', code: 'internal_error' });
+    expect(text).not.toContain('a bug');
+  });
 });

@@ -257,6 +257,17 @@ export function describeTokenStoreContract(name: string, makeStore: () => Promis
       expect((await store.findByHash(live.hash))?.hash).toBe(live.hash);
     });
 
+    it('keeps what expired after the cutoff, and what is old but not yet expired', async () => {
+      // Within the retention window a late client still learns its token expired (token_expired, not invalid_token).
+      const recentlyExpired = newToken({ expiresAt: at(-DAY / 2), createdAt: at(-8 * DAY) });
+      const oldButLive = newToken({ expiresAt: at(DAY), createdAt: at(-30 * DAY) });
+      await store.create(recentlyExpired);
+      await store.create(oldButLive);
+      await store.deleteExpired(at(-DAY));
+      expect((await store.findByHash(recentlyExpired.hash))?.hash).toBe(recentlyExpired.hash);
+      expect((await store.findByHash(oldButLive.hash))?.hash).toBe(oldButLive.hash);
+    });
+
     it('does nothing for an unknown family or user', async () => {
       await expect(store.revokeFamily(randomUUID(), at(0))).resolves.toBeUndefined();
       await expect(store.revokeAllForUser(randomUUID(), at(0))).resolves.toBeUndefined();
