@@ -102,6 +102,25 @@ export function describePasswordHasherContract(name: string, makeHasher: () => P
       await expect(hasher.burn('x'.repeat(1024))).resolves.toBeUndefined();
     });
 
+    // An unknown email's login burns what a wrong password's verify spends, or its speed
+    // tells which emails have accounts. A burn that skipped the hash would take a
+    // fraction of a millisecond against a 19 MiB argon2id check's tens.
+    it('burn() takes what a failed verify takes', async () => {
+      const stored = await hasher.hash('the right password');
+      const elapsed = async (call: () => Promise<unknown>) => {
+        const start = performance.now();
+        await call();
+        return performance.now() - start;
+      };
+      const failedVerifies: number[] = [];
+      const burns: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        failedVerifies.push(await elapsed(() => hasher.verify(stored, 'a wrong password')));
+        burns.push(await elapsed(() => hasher.burn('a wrong password')));
+      }
+      expect(median(burns)).toBeGreaterThan(median(failedVerifies) / 2);
+    });
+
     it.each([
       ['an empty string', ''],
       ['plain text', 'not a hash at all'],
@@ -118,4 +137,9 @@ export function describePasswordHasherContract(name: string, makeHasher: () => P
       await expect(hasher.verify(hash, 'password')).resolves.toEqual({ ok: false, rehash: false });
     });
   });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }

@@ -125,3 +125,23 @@ describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RAT
     expectError(await loginVia('198.51.100.2'), 401, 'invalid_credentials');
   });
 });
+
+describe('per-IP limit behind two trusted proxies (AUTH_TRUST_PROXY=2, AUTH_IP_RATE_LIMIT=2)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ AUTH_IP_RATE_LIMIT: '2', AUTH_LOCKOUT_THRESHOLD: '0', AUTH_TRUST_PROXY: '2' });
+  });
+  afterAll(() => server?.stop());
+
+  /** The outer proxy appends the client, the inner one the outer proxy: the client is second from the right. */
+  const loginVia = (forwardedFor: string) =>
+    send(`${server.api}/login`, { email: uniqueEmail('ghost'), password: WRONG }, { headers: { 'x-forwarded-for': forwardedFor } });
+
+  it('counts per client, two entries from the right, whichever outer proxy it came through', async () => {
+    expectError(await loginVia('198.51.100.7, 10.0.0.1'), 401, 'invalid_credentials');
+    expectError(await loginVia('198.51.100.7, 10.0.0.2'), 401, 'invalid_credentials');
+    expectThrottled(await loginVia('203.0.113.5, 198.51.100.7, 10.0.0.1'), 30);
+    // Another client through the same proxies has its own bucket.
+    expectError(await loginVia('198.51.100.8, 10.0.0.1'), 401, 'invalid_credentials');
+  });
+});
