@@ -184,6 +184,27 @@ describe('start-up', () => {
     expect(lines[0]).toContain('AUTH_ALGORITHM');
   });
 
+  it('logs a generated admin password once, on the first start, and that password logs in', async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'info', AUTH_ADMIN_PASSWORD: '' };
+    const first = await spawnServer(env);
+    cleanups.push(async () => void (await first.kill('SIGKILL')));
+    const lines = first.output().split('\n').filter((line) => line.includes('Generated admin password'));
+    expect(lines).toHaveLength(1);
+    const [, email, password] = /Generated admin password for ([^:]+): ([A-Za-z0-9_-]+)"/.exec(lines[0] ?? '') ?? [];
+    expect(email).toBe('admin@pico.local');
+    expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const login = await send(`${first.api}/login`, { email, password });
+    expect(login.status).toBe(200);
+    expect(await first.kill('SIGTERM')).toBe(0);
+
+    const second = await spawnServer(env);
+    cleanups.push(async () => void (await second.kill('SIGKILL')));
+    expect(second.output()).not.toContain('Generated admin password');
+    expect((await send(`${second.api}/login`, { email, password })).status).toBe(200);
+  });
+
   // Pinned to two CPUs the server sees two cores, however many this machine has. Node
   // starts every pool thread as it loads the server's first ES module, so the process's
   // thread count, against one with a pool of 4, tells the pool's size.
