@@ -174,7 +174,9 @@ describe('POST /refresh', () => {
     expect(reply.headers.get('cache-control')).toContain('no-store');
     expect(reply.body.refresh_token).not.toBe(session.refreshToken);
     expect((await me(api, reply.body.access_token)).id).toBe(session.id);
-    expect((await refreshWith(api, session.refreshToken)).status).toBe(401);
+    const replay = await refreshWith(api, session.refreshToken);
+    expect(replay.status).toBe(401);
+    expect(replay.body.code).toBe('token_reused');
   });
 
   it('accepts the bare JSON string that pico-auth clients send', async () => {

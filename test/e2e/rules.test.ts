@@ -49,6 +49,22 @@ describe('weak_password', () => {
     expect((await register(email, PASSWORD)).status).toBe(201);
   });
 
+  it('follows AUTH_PASSWORD_MIN_LENGTH: registration and password changes', async () => {
+    const strict = await startTestServer({ ...NO_IP_LIMIT, AUTH_PASSWORD_MIN_LENGTH: '12' });
+    try {
+      const email = uniqueEmail();
+      expectError(await send(`${strict.api}/register`, { email, password: 'Zq7-xy!k-ab' }), 400, 'weak_password');
+      expect((await send(`${strict.api}/register`, { email, password: 'Zq7-xy!k-abc' })).status).toBe(201);
+      const session = await login(strict.api, email, 'Zq7-xy!k-abc');
+      const change = (newPassword: string) =>
+        send(`${strict.api}/me/password`, { old_password: 'Zq7-xy!k-abc', new_password: newPassword }, { token: session.accessToken });
+      expectError(await change('Zq7-xy!k-ab'), 400, 'weak_password');
+      expect((await change('Zq7-xy!k-abcd')).status).toBe(200);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('accepts 8 and 1024 characters, and never truncates a long password', async () => {
     expect((await register(uniqueEmail(), 'Zq7-xy!k')).status).toBe(201);
 
