@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import cores from '../../src/adapters/config/cores.cjs';
 import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
 import { postgresIntegration, redisIntegration } from '../support/integration.js';
 import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
-import { ENTRY, spawnServer, tempDir } from '../support/process.js';
+import { ENTRY, freePort, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
 
@@ -167,6 +168,33 @@ describe.each(shapes.map((make) => [make().name, make] as const))('server proces
       expect(replay.body.code).toBe('token_reused');
     }
     expect(await shape.overLiveFamilies(env, dir)).toEqual([]);
+  });
+});
+
+describe.skipIf(!postgres.available)('start-up with PostgreSQL not answering yet', () => {
+  it('waits for the database (SPEC §4), then serves', async () => {
+    const database = await postgres.fresh();
+    cleanups.push(database.close);
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    // The server's database address answers only once a proxy starts listening there, 2 s after the server.
+    const port = await freePort();
+    const target = new URL(database.url);
+    const proxied = new URL(database.url);
+    proxied.host = `127.0.0.1:${port}`;
+    const starting = spawnServer({ DATABASE_URL: proxied.toString(), AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn' });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    }).listen(port, '127.0.0.1');
+    cleanups.push(() => new Promise<void>((done) => proxy.close(() => done())));
+    const server = await starting;
+    cleanups.push(async () => void (await server.kill('SIGKILL')));
+    expect((await registerAndLogin(server.api)).email).toContain('@');
+    expect(await server.kill('SIGTERM')).toBe(0);
   });
 });
 
