@@ -276,6 +276,10 @@ log: { level: warn }
       ['AUTH_ACCESS_TOKEN_EXPIRE_MINUTES', '0x10'],
       ['AUTH_ACCESS_TOKEN_EXPIRE_MINUTES', '0'],
       ['AUTH_REFRESH_TOKEN_EXPIRE_DAYS', '-1'],
+      ['AUTH_ACCESS_TOKEN_EXPIRE_MINUTES', '1441'],
+      ['AUTH_ACCESS_TOKEN_EXPIRE_MINUTES', '99999999999'],
+      ['AUTH_REFRESH_TOKEN_EXPIRE_DAYS', '3651'],
+      ['AUTH_REFRESH_TOKEN_EXPIRE_DAYS', '1000000000'],
       ['AUTH_ALGORITHM', 'HS256'],
       ['AUTH_LOCKOUT_THRESHOLD', '101'],
       ['AUTH_LOCKOUT_THRESHOLD', '2.5'],
@@ -309,7 +313,7 @@ log: { level: warn }
 
     it('quotes the bad value', () => {
       expect(configError({ AUTH_ACCESS_TOKEN_EXPIRE_MINUTES: 'abc' }, tempDir()).message).toBe(
-        'Invalid configuration: AUTH_ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number (got "abc")',
+        'Invalid configuration: AUTH_ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number up to 1440 (got "abc")',
       );
     });
 

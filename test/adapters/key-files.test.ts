@@ -105,6 +105,7 @@ describe('loadOrCreateKeyPair', () => {
     ['an Ed25519 key', 'ES256', () => generateKeyPairSync('ed25519').privateKey, /ed25519/i],
     ['an EC P-384 key', 'ES256', () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey, /secp384r1|P-384/i],
     ['an RSA key', 'EdDSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, /rsa/i],
+    ['a 1024-bit RSA key', 'RS256', () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, /1024-bit RSA.*2048/],
   ] as const)('refuses %s when AUTH_ALGORITHM is %s, naming both', (_, algorithm, makeKey, keyType) => {
     const dir = tempDir();
     writeFileSync(join(dir, 'private.pem'), makeKey().export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });

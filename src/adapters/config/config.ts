@@ -86,7 +86,15 @@ function integerIn(min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> {
   return numberWhere(what, (n) => Number.isInteger(n) && n >= min && n <= max);
 }
 
-const positive = numberWhere('a positive number', (n) => n > 0);
+/** A positive number up to `max`: a lifetime beyond it is a typo, and one past what a Date holds failed every login. */
+function positiveUpTo(max: number): Parser<number> {
+  return numberWhere(`a positive number up to ${max}`, (n) => n > 0 && n <= max);
+}
+
+/** Access tokens live minutes (RFC 8725, ASVS V3): a day at most. */
+const MAX_ACCESS_TOKEN_MINUTES = 24 * 60;
+/** Ten years at most. */
+const MAX_REFRESH_TOKEN_DAYS = 3650;
 const nonNegative = numberWhere('a number >= 0', (n) => n >= 0);
 
 const boolean: Parser<boolean> = (raw) => {
@@ -187,8 +195,8 @@ const SETTINGS = {
     dataDir: setting('AUTH_DATA_DIR', 'auth.data_dir', '~/.pico-auth', dataDir),
     issuer: setting('AUTH_ISSUER', 'auth.issuer', 'http://localhost:8100', issuer),
     audience: setting('AUTH_AUDIENCE', 'auth.audience', 'pico-bot', text),
-    accessTokenExpireMinutes: setting('AUTH_ACCESS_TOKEN_EXPIRE_MINUTES', 'auth.access_token_expire_minutes', 15, positive),
-    refreshTokenExpireDays: setting('AUTH_REFRESH_TOKEN_EXPIRE_DAYS', 'auth.refresh_token_expire_days', 7, positive),
+    accessTokenExpireMinutes: setting('AUTH_ACCESS_TOKEN_EXPIRE_MINUTES', 'auth.access_token_expire_minutes', 15, positiveUpTo(MAX_ACCESS_TOKEN_MINUTES)),
+    refreshTokenExpireDays: setting('AUTH_REFRESH_TOKEN_EXPIRE_DAYS', 'auth.refresh_token_expire_days', 7, positiveUpTo(MAX_REFRESH_TOKEN_DAYS)),
     algorithm: setting('AUTH_ALGORITHM', 'auth.algorithm', 'RS256', oneOf(ALGORITHMS)),
     autoCreateAdmin: setting('AUTH_AUTO_CREATE_ADMIN', 'auth.auto_create_admin', true, boolean),
     adminEmail: setting('AUTH_ADMIN_EMAIL', 'auth.admin_email', 'admin@pico.local', text),

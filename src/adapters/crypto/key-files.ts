@@ -71,12 +71,20 @@ function writeAtomically(path: string, content: string, mode: number): void {
   }
 }
 
+/** RFC 7518 §3.3: RS256 keys of 2048 bits or more (jose refuses to sign with less). */
+const MIN_RSA_BITS = 2048;
+
 function assertKeyType(key: KeyObject, algorithm: Algorithm, path: string): void {
   const expected = KEY_TYPE[algorithm];
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType === expected.type && (!expected.curve || curve === expected.curve)) return;
-  const found = [key.asymmetricKeyType ?? 'unknown', curve].filter(Boolean).join(' ');
-  throw new Error(`Key file ${path} holds a ${found} key, but AUTH_ALGORITHM is ${algorithm} (needs ${expected.label})`);
+  const { namedCurve: curve, modulusLength: bits } = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType !== expected.type || (expected.curve && curve !== expected.curve)) {
+    const found = [key.asymmetricKeyType ?? 'unknown', curve].filter(Boolean).join(' ');
+    throw new Error(`Key file ${path} holds a ${found} key, but AUTH_ALGORITHM is ${algorithm} (needs ${expected.label})`);
+  }
+  // Refused at start-up, rather than by every login once the server is serving.
+  if (expected.type === 'rsa' && (bits ?? 0) < MIN_RSA_BITS) {
+    throw new Error(`Key file ${path} holds a ${bits}-bit RSA key; ${algorithm} needs ${MIN_RSA_BITS} bits or more`);
+  }
 }
 
 function readIfExists(path: string): string | undefined {
