@@ -12,6 +12,13 @@ describe('translateDbError', () => {
     },
   );
 
+  it.each(['timeout expired', 'timeout exceeded when trying to connect', 'Query read timeout', 'Connection terminated unexpectedly'])(
+    "answers pg's code-less %j as the database being unavailable (503), not a 500",
+    (message) => {
+      expect(translateDbError(new Error(message))).toBeInstanceOf(Unavailable);
+    },
+  );
+
   it.each(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_ERROR', 'SQLITE_BUSYNESS', '23505', '42P01'])('leaves %s as it is, so a real bug stays a logged 500', (code) => {
     const error = withCode(code);
     expect(translateDbError(error)).toBe(error);
