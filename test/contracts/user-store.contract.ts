@@ -72,6 +72,7 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
 
     it('answers undefined for an unknown id or email', async () => {
       expect(await store.findById(randomUUID().slice(0, 12))).toBeUndefined();
+      expect(await store.findById('a\u0000b')).toBeUndefined();
       expect(await store.findByEmail(`nobody-${randomUUID()}@example.test`)).toBeUndefined();
     });
 

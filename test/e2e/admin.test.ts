@@ -138,6 +138,8 @@ describe('PUT /users/{id}/role', () => {
 
   it('answers 404 not_found for an unknown user id', async () => {
     expectError(await putRole(admin.accessToken, randomUUID(), { role: 'viewer' }), 404, 'not_found');
+    // No stored id holds a NUL (PostgreSQL's text cannot): asking for one was a 500 there.
+    expectError(await putRole(admin.accessToken, 'a%00b', { role: 'viewer' }), 404, 'not_found');
   });
 
   it('is forbidden to viewers and operators, even towards themselves', async () => {

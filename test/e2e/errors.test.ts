@@ -140,6 +140,15 @@ describe('request bodies', () => {
     await registrationStillFree(email);
   });
 
+  it.each([['a NUL', 'a\u0000b'], ['a bell', 'a\u0007b'], ['a newline', 'Ada\nLovelace'], ['a C1 control', 'a\u009bb']])(
+    'answers a display_name with %s with 400 invalid_request (PostgreSQL cannot store NUL: it was a 500 there)',
+    async (_case, displayName) => {
+      const email = uniqueEmail();
+      expectError(await send(`${api}/register`, { email, password: PASSWORD, display_name: displayName }), 400, 'invalid_request');
+      await registrationStillFree(email);
+    },
+  );
+
   it.each([
     ['no field', {}],
     ['a numeric token', { refresh_token: 42 }],

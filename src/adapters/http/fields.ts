@@ -14,10 +14,12 @@ export function requiredString(body: Record<string, unknown>, name: string): str
   return value;
 }
 
+/** Text to store and show back: no control characters (PostgreSQL's text cannot even hold NUL). */
 export function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string | undefined {
   const value = Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length > maxLength) throw new InvalidRequest(`${name} must be a string of at most ${maxLength} characters`);
+  if (/\p{Cc}/u.test(value)) throw new InvalidRequest(`${name} must not contain control characters`);
   return value;
 }
 

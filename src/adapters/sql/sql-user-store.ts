@@ -53,6 +53,8 @@ export class SqlUserStore implements UserStore {
   }
 
   findById(id: string): Promise<User | undefined> {
+    // PostgreSQL's text holds no NUL, so no stored id has one (and asking would be its error, a 500).
+    if (id.includes('\u0000')) return Promise.resolve(undefined);
     return guarded(async () => fromRow(await this.#byId(id)));
   }
 
