@@ -223,8 +223,9 @@ async function createAdmin(config: Config, deps: Deps, logger: Logger): Promise<
   if (!result.created) return;
   logger.info({ audit: 'admin_created', email: config.auth.adminEmail }, 'admin_created');
   if (result.generatedPassword) {
-    // Shown exactly once, so the operator can sign in; it is never stored in clear.
-    logger.warn(`Generated admin password for ${config.auth.adminEmail}: ${result.generatedPassword}`);
+    // Shown exactly once, so the operator can sign in; it is never stored in clear. At any
+    // LOG_LEVEL: hidden by a quieter one, it would be an admin nobody can sign in as.
+    logger.child({}, { level: 'warn' }).warn(`Generated admin password for ${config.auth.adminEmail}: ${result.generatedPassword}`);
   }
 }
 

@@ -229,10 +229,10 @@ describe('start-up', () => {
     expect(await restarted.kill('SIGTERM')).toBe(0);
   });
 
-  it('logs a generated admin password once, on the first start, and that password logs in', async () => {
+  it.each(['info', 'silent'])('logs a generated admin password once, on the first start, and that password logs in (LOG_LEVEL=%s)', async (level) => {
     const { dir, remove } = tempDir();
     cleanups.push(remove);
-    const env = { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'info', AUTH_ADMIN_PASSWORD: '' };
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: level, AUTH_ADMIN_PASSWORD: '' };
     const first = await spawnServer(env);
     cleanups.push(async () => void (await first.kill('SIGKILL')));
     const lines = first.output().split('\n').filter((line) => line.includes('Generated admin password'));
