@@ -31,7 +31,16 @@ const QUIET = { warn() {}, error() {}, deprecate() {}, debug() {} };
 export interface PoolOptions {
   /** PostgreSQL connections per process. */
   max?: number;
+  /** How long a PostgreSQL query may go unanswered before it fails as unavailable. */
+  queryTimeoutMs?: number;
 }
+
+/**
+ * A query's client-side limit, past the server's own `statement_timeout`: a server that
+ * answers never reaches it, while a connection gone silent (a peer lost without a word)
+ * would otherwise hold its request, and its place in the pool, for good.
+ */
+const QUERY_TIMEOUT_MS = 12_000;
 
 export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Knex {
   if (target.dialect === 'sqlite') {
@@ -47,8 +56,10 @@ export function openDatabase(target: DatabaseTarget, pool: PoolOptions = {}): Kn
   }
   return knex({
     client: 'pg',
-    connection: { connectionString: target.url, connectionTimeoutMillis: 5_000, statement_timeout: 10_000 },
-    pool: { min: 0, max: pool.max ?? 10, acquireTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
+    connection: { connectionString: target.url, connectionTimeoutMillis: 5_000, statement_timeout: 10_000, query_timeout: pool.queryTimeoutMs ?? QUERY_TIMEOUT_MS, keepAlive: true },
+    // A connection whose query timed out unanswered is still waiting for that answer, and
+    // every query behind it would time out too: it is dropped, not handed out again.
+    pool: { min: 0, max: pool.max ?? 10, acquireTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, validate: (client: { readyForQuery?: boolean }) => client.readyForQuery === true },
     acquireConnectionTimeout: 5_000,
     compileSqlOnError: false,
     log: QUIET,
