@@ -1,40 +1,11 @@
-import { connect, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, openDatabase } from '../../src/adapters/sql/database.js';
 import { SqlUserStore } from '../../src/adapters/sql/sql-user-store.js';
 import { Unavailable } from '../../src/domain/errors.js';
 import { postgresIntegration } from '../support/integration.js';
+import { stallingProxy } from '../support/stalling-proxy.js';
 
 const postgres = await postgresIntegration();
-
-/**
- * A TCP proxy to PostgreSQL that can stall the connections it holds: they stay open and
- * carry nothing more, as a peer lost without a word leaves them. New connections pass.
- */
-async function stallingProxy(target: URL): Promise<{ port: number; stall(): void; close(): Promise<void> }> {
-  const held: Socket[] = [];
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    held.push(client, upstream);
-  });
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  return {
-    port: (server.address() as { port: number }).port,
-    stall: () => {
-      for (const socket of held.splice(0)) {
-        socket.unpipe();
-        socket.pause();
-      }
-    },
-    close: async () => {
-      server.close();
-    },
-  };
-}
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -46,6 +17,7 @@ describe.skipIf(!postgres.available)('PostgreSQL that stops answering on open co
     const database = await postgres.fresh();
     cleanups.push(database.close);
     const target = new URL(database.url);
+    target.port ||= '5432';
     const proxy = await stallingProxy(target);
     cleanups.push(proxy.close);
     const proxied = new URL(database.url);
