@@ -17,7 +17,6 @@ describe.skipIf(!postgres.available)('PostgreSQL that stops answering on open co
     const database = await postgres.fresh();
     cleanups.push(database.close);
     const target = new URL(database.url);
-    target.port ||= '5432';
     const proxy = await stallingProxy(target);
     cleanups.push(proxy.close);
     const proxied = new URL(database.url);

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
 import { ENTRY, freePort, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
+import { stallingProxy } from '../support/stalling-proxy.js';
 
 const PASSWORD = 'process-test-Horse-9182';
 
@@ -184,13 +184,8 @@ describe.skipIf(!postgres.available)('start-up with PostgreSQL not answering yet
     proxied.host = `127.0.0.1:${port}`;
     const starting = spawnServer({ DATABASE_URL: proxied.toString(), AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn' });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const proxy = createServer((client) => {
-      const upstream = connect(Number(target.port || 5432), target.hostname);
-      client.pipe(upstream).pipe(client);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    }).listen(port, '127.0.0.1');
-    cleanups.push(() => new Promise<void>((done) => proxy.close(() => done())));
+    const proxy = await stallingProxy(target, port);
+    cleanups.push(proxy.close);
     const server = await starting;
     cleanups.push(async () => void (await server.kill('SIGKILL')));
     expect((await registerAndLogin(server.api)).email).toContain('@');
