@@ -15,12 +15,16 @@ import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
 const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 /**
- * Every load (each scenario and each bare Koa baseline) first runs this long unmeasured,
- * at the same settings: a fresh process runs cold, unoptimized code for its first seconds
- * (bare Koa served 2,788 req/s in its first second and 11,917 in its fourth), and a
- * 6 s window that includes that mostly measures warm-up.
+ * Every load (each scenario and each bare Koa baseline) first runs unmeasured, at the same
+ * settings, for this long and for at least WARMUP_REQUESTS answers: a fresh process runs
+ * cold, unoptimized code for its first seconds (bare Koa served 2,788 req/s in its first
+ * second and 11,917 in its fourth), and a window that includes that mostly measures
+ * warm-up. V8 optimizes code by how much of it has run, not by the clock: 2 s is tens of
+ * thousands of requests to the fast scenarios but about 200 logins, which leaves login's
+ * code cold (BENCHMARKS.md).
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** The server's own default (one process per core, within a container's CPU quota); bare Koa runs with as many. */
 const WORKERS = Number(process.env.WORKERS ?? cores.usableCores());
@@ -29,7 +33,7 @@ const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
 
 async function main() {
-  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${SECONDS} s per scenario after ${WARMUP_SECONDS} s of warm-up, ${CONNECTIONS} connections`);
+  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${SECONDS} s per scenario after a warm-up of ${WARMUP_SECONDS} s and at least ${WARMUP_REQUESTS} requests, ${CONNECTIONS} connections`);
   const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
   const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
   const own = pg && redis ? await ownStores(pg, redis) : undefined;
@@ -151,13 +155,26 @@ async function run(name, api, requests) {
  * The warm-up's answers are not timed, but its non-2xx answers and errors still count.
  */
 async function timedAutocannon(options) {
+  const warmup = await warmUp(options);
   const latencies = [];
-  const instance = autocannon({ ...options, warmup: { connections: options.connections, duration: WARMUP_SECONDS } });
+  const instance = autocannon(options);
   instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
   const result = await instance;
   latencies.sort((a, b) => a - b);
   const percentile = (p) => Number((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(2));
-  return { ...result, latency: { ...result.latency, p50: percentile(50), p99: percentile(99) } };
+  return { ...result, warmup, latency: { ...result.latency, p50: percentile(50), p99: percentile(99) } };
+}
+
+/** The unmeasured load before a measurement: WARMUP_SECONDS, then more until WARMUP_REQUESTS have been answered. */
+async function warmUp(options) {
+  const rounds = [await autocannon({ ...options, duration: WARMUP_SECONDS })];
+  const answered = rounds[0].requests.total;
+  if (answered < WARMUP_REQUESTS) {
+    const { duration: _measured, ...settings } = options;
+    rounds.push(await autocannon({ ...settings, amount: WARMUP_REQUESTS - answered }));
+  }
+  const total = (count) => rounds.reduce((sum, round) => sum + count(round), 0);
+  return { requests: total((r) => r.requests.total), non2xx: total((r) => r.non2xx), errors: total((r) => r.errors), timeouts: total((r) => r.timeouts) };
 }
 
 function summarize(result) {
@@ -166,9 +183,10 @@ function summarize(result) {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    non2xx: result.non2xx + (warmup?.non2xx ?? 0),
-    errors: result.errors + result.timeouts + (warmup ? warmup.errors + warmup.timeouts : 0),
+    non2xx: result.non2xx + warmup.non2xx,
+    errors: result.errors + result.timeouts + warmup.errors + warmup.timeouts,
     total: result.requests.total,
+    warmupRequests: warmup.requests,
   };
 }
 
@@ -381,7 +399,7 @@ function report(baselines, results) {
   console.log(`\n${table}\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, connections: CONNECTIONS };
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
   const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
