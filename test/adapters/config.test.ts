@@ -297,6 +297,11 @@ log: { level: warn }
       ['WORKERS', '1.5'],
       ['LOG_LEVEL', 'verbose'],
       ['AUTH_ISSUER', '/'],
+      ['AUTH_ISSUER', 'auth.example.com'],
+      ['AUTH_ISSUER', 'ftp://auth.example.com'],
+      ['AUTH_ISSUER', 'https://auth.example.com/?tenant=1'],
+      ['AUTH_ISSUER', 'https://auth.example.com/#top'],
+      ['AUTH_ISSUER', 'https://auth.example.com /x'],
       ['AUTH_AUDIENCE', ''],
       ['DATABASE_URL', '   '],
       ['AUTH_ADMIN_EMAIL', 'admin@localhost'],
@@ -305,6 +310,12 @@ log: { level: warn }
       const err = configError({ [key]: value }, tempDir());
       expect(err.message).toMatch(new RegExp(`^Invalid configuration: ${key} must be .* \\(got .*\\)$`));
       expect(err.message).not.toContain('\n');
+    });
+
+    it('does not show an issuer that holds a password', () => {
+      expect(configError({ AUTH_ISSUER: 'https://admin:hunter2@auth.example.com' }, tempDir()).message).toBe(
+        'Invalid configuration: AUTH_ISSUER must be a URL without a user name or password (got a value not shown here)',
+      );
     });
 
     it('checks AUTH_ADMIN_EMAIL only when the admin may be created', () => {

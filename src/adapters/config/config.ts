@@ -53,7 +53,15 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: unknown) => T;
 
-class Rejected extends Error {}
+class Rejected extends Error {
+  /** `conceal`: the value may hold a secret, so the message does not show it. */
+  constructor(
+    message: string,
+    readonly conceal = false,
+  ) {
+    super(message);
+  }
+}
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 const TRUE_WORDS = new Set(['true', '1', 'yes']);
@@ -136,7 +144,19 @@ const email: Parser<string> = (raw) => {
   return value;
 };
 
-const issuer: Parser<string> = (raw) => text(text(raw).replace(/\/+$/, ''));
+/**
+ * Every token's `iss` and the base of the discovery document: an http(s) URL with no
+ * query or fragment (OpenID Connect Discovery §3), kept as written but for trailing
+ * slashes. Anything else would start a server whose tokens no client can match.
+ */
+const issuer: Parser<string> = (raw) => {
+  const value = text(text(raw).replace(/\/+$/, ''));
+  const what = 'an http or https URL with no spaces, query or fragment, such as https://auth.example.com';
+  const url = URL.parse(value);
+  if (!url || !['http:', 'https:'].includes(url.protocol) || /[\s?#]/.test(value)) throw new Rejected(`must be ${what}`);
+  if (url.username || url.password) throw new Rejected('must be a URL without a user name or password', true);
+  return value;
+};
 
 const dataDir: Parser<string> = (raw) => {
   const dir = text(raw);
@@ -257,8 +277,7 @@ function parseAs<T>(s: Setting<T>, raw: unknown, where: string): T {
     return s.parse(raw);
   } catch (err) {
     if (!(err instanceof Rejected)) throw err;
-    // Text parsers only reject blank or non-scalar values, so no secret is ever echoed here.
-    throw new ConfigError(`Invalid configuration: ${where} ${err.message} (got ${describe(raw)})`);
+    throw new ConfigError(`Invalid configuration: ${where} ${err.message} (got ${err.conceal ? 'a value not shown here' : describe(raw)})`);
   }
 }
 
