@@ -11,7 +11,9 @@ import {
   deleteUserRow,
   expectError,
   expectUnauthorized,
+  login,
   loginAdmin,
+  me,
   NO_IP_LIMIT,
   PASSWORD,
   registerAndLogin,
@@ -134,13 +136,28 @@ describe('request bodies', () => {
     expectError(await send(`${api}/login`, body), 400, 'invalid_request');
   });
 
+  it('keeps a right-to-left display_name as it was sent', async () => {
+    const email = uniqueEmail();
+    const reply = await send(`${api}/register`, { email, password: PASSWORD, display_name: '\u05e2\u05d3\u05d4 \u200fAda' });
+    expect(reply.status).toBe(201);
+    const { accessToken } = await login(api, email, PASSWORD);
+    expect((await me(api, accessToken)).display_name).toBe('\u05e2\u05d3\u05d4 \u200fAda');
+  });
+
   it('answers a display_name of the wrong type with 400 invalid_request', async () => {
     const email = uniqueEmail();
     expectError(await send(`${api}/register`, { email, password: PASSWORD, display_name: 42 }), 400, 'invalid_request');
     await registrationStillFree(email);
   });
 
-  it.each([['a NUL', 'a\u0000b'], ['a bell', 'a\u0007b'], ['a newline', 'Ada\nLovelace'], ['a C1 control', 'a\u009bb']])(
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['a bell', 'a\u0007b'],
+    ['a newline', 'Ada\nLovelace'],
+    ['a C1 control', 'a\u009bb'],
+    ['a right-to-left override', 'Ada\u202Eecalevol'],
+    ['a bidirectional isolate', '\u2067Ada\u2069'],
+  ])(
     'answers a display_name with %s with 400 invalid_request (PostgreSQL cannot store NUL: it was a 500 there)',
     async (_case, displayName) => {
       const email = uniqueEmail();

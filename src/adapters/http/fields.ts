@@ -14,12 +14,19 @@ export function requiredString(body: Record<string, unknown>, name: string): str
   return value;
 }
 
+/**
+ * Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): in a
+ * name shown back to others they reorder what follows them, so one user's name can pass
+ * for another's ("Trojan Source", CVE-2021-42574). Right-to-left text needs none of them.
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
+
 /** Text to store and show back: no control characters (PostgreSQL's text cannot even hold NUL). */
 export function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string | undefined {
   const value = Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length > maxLength) throw new InvalidRequest(`${name} must be a string of at most ${maxLength} characters`);
-  if (/\p{Cc}/u.test(value)) throw new InvalidRequest(`${name} must not contain control characters`);
+  if (/\p{Cc}/u.test(value) || BIDI_CONTROLS.test(value)) throw new InvalidRequest(`${name} must not contain control characters or bidirectional overrides`);
   return value;
 }
 
