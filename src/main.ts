@@ -17,7 +17,7 @@ import { ChannelRateLimiter } from './adapters/cluster/channel-rate-limiter.js';
 import { PRIMARY_PID, startWorkers } from './adapters/cluster/workers.js';
 import type { SharedServices } from './adapters/cluster/workers.js';
 import { loadCommonPasswords } from './adapters/common-passwords.js';
-import { ConfigError, loadConfig } from './adapters/config/config.js';
+import { ConfigError, loadConfig, unreadYamlKeys } from './adapters/config/config.js';
 import type { Config } from './adapters/config/config.js';
 import { loadOrCreateKeyPair } from './adapters/crypto/key-files.js';
 import type { KeyPair } from './adapters/crypto/key-files.js';
@@ -263,6 +263,7 @@ export async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.log.level);
+  if (!isOurWorker()) warnOfUnreadSettings(logger);
   const starting = start(config, logger);
   // Handled from the first moment: a signal that lands while the server is starting (a
   // cluster's workers may already answer /health) stops it once it has started.
@@ -278,6 +279,12 @@ export async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await starting;
+}
+
+/** Said once, by the process that read the configuration first: a worker reads the same file. */
+function warnOfUnreadSettings(logger: Logger): void {
+  const keys = unreadYamlKeys(process.env, process.cwd());
+  if (keys.length > 0) logger.warn({ keys }, `configuration keys that pico-auth does not read, ignored (a typo?): ${keys.join(', ')}`);
 }
 
 /** This process's part: a worker of ours, a cluster primary, or the whole server in one process. Exits 1 if it cannot start. */

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/adapters/config/config.js';
+import { ConfigError, loadConfig, unreadYamlKeys } from '../../src/adapters/config/config.js';
 import cores from '../../src/adapters/config/cores.cjs';
 import type { Config } from '../../src/adapters/config/config.js';
 
@@ -74,6 +74,13 @@ describe('loadConfig', () => {
     expect(config.auth.accessTokenExpireMinutes).toBe(30);
     expect(config.database.url).toBe('sqlite+aiosqlite:///auth.db');
     expect(config.auth.refreshTokenExpireDays).toBe(7); // untouched keys keep their defaults
+  });
+
+  it('lists the keys of its own YAML sections that no setting reads, and not other sections', () => {
+    const cwd = dirWithYaml(['auth:', '  acess_token_expire_minutes: 5', '  issuer: https://a.example', 'server:', '  prot: 9000', 'pico:', '  scan: [app]', ''].join('\n'));
+    expect(unreadYamlKeys({}, cwd)).toEqual(['server.prot', 'auth.acess_token_expire_minutes']);
+    expect(unreadYamlKeys({}, dirWithYaml('auth:\n  issuer: https://a.example\nlog:\n  level: warn\n'))).toEqual([]);
+    expect(unreadYamlKeys({}, tempDir())).toEqual([]);
   });
 
   it('lets env override YAML, and YAML override defaults', () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import cores from '../../src/adapters/config/cores.cjs';
@@ -222,6 +222,18 @@ describe('start-up', () => {
     cleanups.push(async () => void (await restarted.kill('SIGKILL')));
     expect((await fetch(`${restarted.api.replace('/api/v1/auth', '')}/health`)).status).toBe(200);
     expect(await restarted.kill('SIGTERM')).toBe(0);
+  });
+
+  it('warns once, in a cluster too, of configuration keys it does not read', async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    writeFileSync(join(dir, 'settings.yaml'), 'auth:\n  acess_token_expire_minutes: 5\n');
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), AUTH_CONFIG: join(dir, 'settings.yaml'), WORKERS: '2' };
+    const server = await spawnServer(env);
+    cleanups.push(async () => void (await server.kill('SIGTERM')));
+    const warnings = server.output().split('\n').filter((line) => line.includes('configuration keys that pico-auth does not read'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('auth.acess_token_expire_minutes');
   });
 
   it.each(['info', 'silent'])('logs a generated admin password once, on the first start, and that password logs in (LOG_LEVEL=%s)', async (level) => {

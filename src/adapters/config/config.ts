@@ -261,6 +261,25 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string)
   return config;
 }
 
+/**
+ * Keys in the YAML file's own sections (`server`, `database`, `redis`, `auth`, `log`)
+ * that no setting reads, such as `auth.acess_token_expire_minutes`: most likely typos,
+ * which leave a default in place without a word. Other sections (a pico-auth file's
+ * `pico:`) belong to someone else and are not listed.
+ */
+export function unreadYamlKeys(env: Record<string, string | undefined>, cwd: string): string[] {
+  const yaml = readYaml(env['AUTH_CONFIG'], cwd);
+  if (!yaml) return [];
+  return Object.entries(SETTINGS).flatMap(([section, fields]) => {
+    const node = yaml.data[section];
+    if (!isMapping(node)) return [];
+    const read = new Set(Object.values(fields).map((s: Setting<unknown>) => s.yaml));
+    return Object.keys(node)
+      .map((key) => `${section}.${key}`)
+      .filter((path) => !read.has(path));
+  });
+}
+
 function resolveSetting<T>(s: Setting<T>, env: Record<string, string | undefined>, yaml: YamlSource | undefined): T {
   const fromEnv = env[s.env];
   if (fromEnv !== undefined) return parseAs(s, fromEnv, s.env);
