@@ -2,9 +2,9 @@ import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 
 /**
- * A TCP proxy to PostgreSQL (on `port`, or one of its own) that can stall the connections
- * it holds: they stay open and carry nothing more, as a peer lost without a word leaves
- * them. New connections pass.
+ * A TCP proxy to `target` (PostgreSQL's port unless the URL names one), listening on
+ * `port` or one of its own, that can stall the connections it holds: they stay open and
+ * carry nothing more, as a peer lost without a word leaves them. New connections pass.
  */
 export async function stallingProxy(target: URL, port = 0): Promise<{ port: number; stall(): void; close(): Promise<void> }> {
   const held: Socket[] = [];

@@ -1,15 +1,27 @@
 import { Redis, ReplyError } from 'ioredis';
 import { Unavailable } from '../../domain/errors.js';
 
+/** How long a command may wait for its answer before it fails (503), and its connection with it. */
+const COMMAND_TIMEOUT_MS = 2_000;
+
 /**
  * A Redis client that fails fast while Redis is away (so requests answer 503 instead of
- * hanging) and reconnects by itself when it is back.
+ * hanging) and reconnects by itself when it is back. A connection that stops carrying
+ * answers without closing (a peer lost without a word) is dropped once a command has
+ * waited COMMAND_TIMEOUT_MS on it, rather than kept until TCP gives up minutes later.
+ * While there is no connection a command fails at once instead of waiting in a queue, and
+ * one in flight on a lost connection is not sent again on the next: a command whose
+ * caller was told it failed must not run later behind its back (a rotation run so would
+ * read as reuse when the client retries with its token, and end the session).
  */
 export function openRedis(url: string): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
-    commandTimeout: 2_000,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    socketTimeout: COMMAND_TIMEOUT_MS,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { guardedRedis, openRedis } from '../../src/adapters/redis/connection.js';
+import { Unavailable } from '../../src/domain/errors.js';
+import { redisIntegration } from '../support/integration.js';
+import { stallingProxy } from '../support/stalling-proxy.js';
+import { start as startProxy } from '../support/tcp-proxy.js';
+
+const redis = await redisIntegration();
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe.skipIf(!redis.available)('Redis that goes away', () => {
+  it('answers Unavailable within the command timeout, serves again on a new connection, and never runs the failed command later', async () => {
+    const { url, prefix, close } = await redis.fresh();
+    cleanups.push(close);
+    const proxy = await stallingProxy(new URL(url));
+    cleanups.push(proxy.close);
+    const proxied = new URL(url);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    const client = openRedis(proxied.toString());
+    cleanups.push(async () => client.disconnect());
+    await client.connect();
+    const key = `${prefix}counter`;
+    expect(await guardedRedis(() => client.ping())).toBe('PONG');
+
+    proxy.stall();
+    await expect(guardedRedis(() => client.incr(key))).rejects.toBeInstanceOf(Unavailable);
+    // The silent connection is dropped rather than kept until TCP gives up (minutes).
+    await vi.waitFor(() => guardedRedis(() => client.ping()), { timeout: 6_000, interval: 250 });
+    // The caller of the INCR was told it failed: it must not run behind its back on the new connection.
+    expect(await client.get(key)).toBeNull();
+  });
+
+  it('fails a command at once while its connection is down, and does not send it once Redis is back', async () => {
+    const { url, prefix, close } = await redis.fresh();
+    cleanups.push(close);
+    const target = new URL(url);
+    const proxy = await startProxy(target.hostname, Number(target.port || 6379));
+    cleanups.push(proxy.close);
+    const proxied = new URL(url);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    const client = openRedis(proxied.toString());
+    cleanups.push(async () => client.disconnect());
+    await client.connect();
+    const key = `${prefix}counter`;
+
+    // Not queued for a reconnection that may come after its caller has had its 503. Whether
+    // a queued command outlives its timeout depends on when reconnections fail, so the
+    // setting itself is checked too.
+    expect(client.options.enableOfflineQueue).toBe(false);
+    proxy.pause();
+    await vi.waitFor(() => expect(client.status).not.toBe('ready'));
+    await expect(guardedRedis(() => client.incr(key))).rejects.toBeInstanceOf(Unavailable);
+    proxy.resume();
+    await vi.waitFor(() => guardedRedis(() => client.ping()), { timeout: 6_000, interval: 250 });
+    expect(await client.get(key)).toBeNull();
+  });
+});
