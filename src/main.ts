@@ -168,7 +168,8 @@ async function openStores(config: Config, cwd: string, options: { migrate: boole
     await db.destroy();
   };
   try {
-    await waitFor('database', () => db.raw('select 1'));
+    // An embedded SQLite file has no server to wait for: a path it cannot open stays so.
+    await waitFor('database', () => db.raw('select 1'), target.dialect === 'sqlite' ? 0 : STARTUP_WAIT_MS);
     if (redis) await waitFor('redis', () => redis.ping());
     if (options.migrate) await migrate(db);
     // Opened after the migrations, so the file and its tables exist.
@@ -236,16 +237,17 @@ function schedulePurge(deps: Deps, logger: Logger): NodeJS.Timeout {
   return setInterval(purge, PURGE_INTERVAL_MS).unref();
 }
 
-/** Retries `probe` until it answers or STARTUP_WAIT_MS has passed. */
-async function waitFor(what: string, probe: () => Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + STARTUP_WAIT_MS;
+/** Retries `probe` until it answers or `waitMs` has passed; with 0, tries once. */
+async function waitFor(what: string, probe: () => Promise<unknown>, waitMs = STARTUP_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       await probe();
       return;
     } catch (error) {
-      if (Date.now() > deadline) {
-        throw new Error(`${what} did not answer within ${STARTUP_WAIT_MS / 1000} s: ${(error as Error).message}`, { cause: error });
+      if (Date.now() >= deadline) {
+        const after = waitMs > 0 ? `did not answer within ${waitMs / 1000} s` : 'could not be opened';
+        throw new Error(`${what} ${after}: ${(error as Error).message}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

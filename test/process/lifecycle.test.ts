@@ -206,6 +206,18 @@ describe('start-up', () => {
     expect(lines[0]).toContain('AUTH_ALGORITHM');
   });
 
+  it('stops at once, without the 30 s wait for a database server, when the SQLite file cannot be opened', () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const result = spawnSync(process.execPath, [ENTRY], {
+      env: { PATH: process.env.PATH ?? '', WORKERS: '1', DATABASE_URL: `sqlite:${join(dir, 'missing', 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys') },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('database could not be opened');
+  });
+
   it('refuses to create the admin with a weak AUTH_ADMIN_PASSWORD, and does not mind it once the admin exists', async () => {
     const { dir, remove } = tempDir();
     cleanups.push(remove);
