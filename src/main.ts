@@ -27,7 +27,7 @@ import { HmacRefreshSecrets } from './adapters/crypto/refresh-secrets.js';
 import { createHttpApp } from './adapters/http/app.js';
 import { listen } from './adapters/http/server.js';
 import type { ReadinessChecks } from './adapters/http/routes/health-routes.js';
-import { openRedis } from './adapters/redis/connection.js';
+import { openRedis, pingRedis } from './adapters/redis/connection.js';
 import { RedisRateLimiter } from './adapters/redis/redis-rate-limiter.js';
 import { RedisTokenStore } from './adapters/redis/redis-token-store.js';
 import { createLogger } from './adapters/logging/logger.js';
@@ -170,7 +170,7 @@ async function openStores(config: Config, cwd: string, options: { migrate: boole
   try {
     // An embedded SQLite file has no server to wait for: a path it cannot open stays so.
     await waitFor('database', () => db.raw('select 1'), target.dialect === 'sqlite' ? 0 : STARTUP_WAIT_MS);
-    if (redis) await waitFor('redis', () => redis.ping());
+    if (redis) await waitFor('redis', () => pingRedis(redis));
     if (options.migrate) await migrate(db);
     // Opened after the migrations, so the file and its tables exist.
     statements = target.dialect === 'sqlite' ? sqliteStatements(db, target.filename) : postgresStatements(db);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { guardedRedis, openRedis } from '../../src/adapters/redis/connection.js';
+import { guardedRedis, openRedis, pingRedis } from '../../src/adapters/redis/connection.js';
 import { Unavailable } from '../../src/domain/errors.js';
 import { redisIntegration } from '../support/integration.js';
+import { freePort } from '../support/process.js';
 import { stallingProxy } from '../support/stalling-proxy.js';
 import { start as startProxy } from '../support/tcp-proxy.js';
 
@@ -47,15 +48,19 @@ describe.skipIf(!redis.available)('Redis that goes away', () => {
     await client.connect();
     const key = `${prefix}counter`;
 
-    // Not queued for a reconnection that may come after its caller has had its 503. Whether
-    // a queued command outlives its timeout depends on when reconnections fail, so the
-    // setting itself is checked too.
-    expect(client.options.enableOfflineQueue).toBe(false);
     proxy.pause();
     await vi.waitFor(() => expect(client.status).not.toBe('ready'));
-    await expect(guardedRedis(() => client.incr(key))).rejects.toBeInstanceOf(Unavailable);
+    const incr = guardedRedis(() => client.incr(key));
+    // Back before Redis is asked again: a queued INCR would be sent on reconnection and succeed.
     proxy.resume();
+    await expect(incr).rejects.toBeInstanceOf(Unavailable);
     await vi.waitFor(() => guardedRedis(() => client.ping()), { timeout: 6_000, interval: 250 });
     expect(await client.get(key)).toBeNull();
+  });
+
+  it('says why it has no connection (here: refused), not only that it has none', async () => {
+    const client = openRedis(`redis://127.0.0.1:${await freePort()}`);
+    cleanups.push(async () => client.disconnect());
+    await vi.waitFor(() => expect(pingRedis(client)).rejects.toThrow(/ECONNREFUSED/), { timeout: 3_000, interval: 100 });
   });
 });

@@ -23,11 +23,25 @@ export function openRedis(url: string): Redis {
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: false,
     connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+    // At once after a drop (Redis closing an idle client, a failover), then backing off.
+    retryStrategy: (attempt) => (attempt === 1 ? 0 : Math.min(attempt * 200, 2_000)),
   });
-  // Connection errors surface on each command; without a listener they would also be logged as unhandled.
-  client.on('error', () => {});
+  // Without a listener, connection errors would also be logged as unhandled. The last one
+  // is kept: with no queue, a command sent while there is no connection only says so.
+  client.on('error', (error: Error) => connectionErrors.set(client, error));
+  client.on('ready', () => connectionErrors.delete(client));
   return client;
+}
+
+const connectionErrors = new WeakMap<Redis, Error>();
+
+/** PING; while there is no connection, the error says why (refused, wrong password, unknown host). */
+export async function pingRedis(client: Redis): Promise<void> {
+  try {
+    await client.ping();
+  } catch (error) {
+    throw connectionErrors.get(client) ?? error;
+  }
 }
 
 /** Runs a Redis call; "Redis does not answer" becomes `Unavailable`, an error reply from Redis stays a bug. */
