@@ -323,6 +323,11 @@ log: { level: warn }
       expect(configError({ AUTH_ISSUER: 'https://admin:hunter2@auth.example.com' }, tempDir()).message).toBe(
         'Invalid configuration: AUTH_ISSUER must be a URL without a user name or password (got a value not shown here)',
       );
+      for (const issuer of ['https://admin:hunter2@auth.example.com/?x=1', 'ftp://admin:hunter2@auth.example.com', 'admin:hunter2@auth.example.com']) {
+        const message = configError({ AUTH_ISSUER: issuer }, tempDir()).message;
+        expect(message).toMatch(/^Invalid configuration: AUTH_ISSUER must be /);
+        expect(message).not.toContain('hunter2');
+      }
     });
 
     it('checks AUTH_ADMIN_EMAIL only when the admin may be created', () => {

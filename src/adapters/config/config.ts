@@ -152,9 +152,16 @@ const email: Parser<string> = (raw) => {
 const issuer: Parser<string> = (raw) => {
   const value = text(text(raw).replace(/\/+$/, ''));
   const what = 'an http or https URL with no spaces, query or fragment, such as https://auth.example.com';
-  const url = URL.parse(value);
-  if (!url || !['http:', 'https:'].includes(url.protocol) || /[\s?#]/.test(value)) throw new Rejected(`must be ${what}`);
+  // A value with an @ may hold a password (`user:pw@host`), so no message shows it.
+  const conceal = value.includes('@');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Rejected(`must be ${what}`, conceal);
+  }
   if (url.username || url.password) throw new Rejected('must be a URL without a user name or password', true);
+  if (!['http:', 'https:'].includes(url.protocol) || /[\s?#]/.test(value)) throw new Rejected(`must be ${what}`, conceal);
   return value;
 };
 
