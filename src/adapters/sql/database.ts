@@ -83,12 +83,16 @@ function createPrivately(filename: string): void {
 /** How long a write waits for another process's write lock before it fails as busy (503). */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
-/** WAL lets readers run beside the writer; the busy timeout makes a second process wait rather than fail. */
+/**
+ * WAL lets readers run beside the writer; the busy timeout makes a second process wait
+ * rather than fail, and is set first: switching a file to WAL takes a lock that another
+ * process starting beside this one may hold.
+ */
 function configureSqlite(connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void): void {
   try {
+    connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     connection.pragma('journal_mode = WAL');
     connection.pragma('synchronous = NORMAL');
-    connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     connection.pragma('foreign_keys = ON');
     done(null, connection);
   } catch (error) {
