@@ -20,13 +20,15 @@ export function requiredString(body: Record<string, unknown>, name: string): str
  * for another's ("Trojan Source", CVE-2021-42574). Right-to-left text needs none of them.
  */
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
+/** Line and paragraph separators (U+2028, U+2029): a name is one line wherever it is shown. */
+const LINE_SEPARATORS = /[\p{Zl}\p{Zp}]/u;
 
 /** Text to store and show back: no control characters (PostgreSQL's text cannot even hold NUL). */
 export function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string | undefined {
   const value = Object.hasOwn(body, name) ? body[name] : undefined;
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length > maxLength) throw new InvalidRequest(`${name} must be a string of at most ${maxLength} characters`);
-  if (/\p{Cc}/u.test(value) || BIDI_CONTROLS.test(value)) throw new InvalidRequest(`${name} must not contain control characters or bidirectional overrides`);
+  if (/\p{Cc}/u.test(value) || BIDI_CONTROLS.test(value) || LINE_SEPARATORS.test(value)) throw new InvalidRequest(`${name} must not contain control characters, line separators or bidirectional overrides`);
   return value;
 }
 
