@@ -3,7 +3,7 @@
 // with autocannon over loopback, and reports every scenario as a ratio to its baseline,
 // measured right before and right after it (this machine is shared: its speed drifts
 // within minutes, so a baseline taken once at the start would skew later ratios).
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -83,11 +83,14 @@ const BASELINES = {
 
 /**
  * Runs a scenario between two measurements of its baseline; the ratio is to their mean.
- * `before` may be the previous scenario's `after`, when both share a baseline.
+ * The first is taken once the scenario has warmed up, right before its measured window
+ * (login's warm-up alone takes about 20 s). `before` may be the previous scenario's
+ * `after`, when both share a baseline.
  */
 async function bracketed(name, scenario, before) {
-  before ??= await BASELINES[name].measure();
-  const result = await scenario();
+  const result = await scenario(async () => {
+    before ??= await BASELINES[name].measure();
+  });
   const after = await BASELINES[name].measure();
   const baseline = (before.rps + after.rps) / 2;
   console.log(`    baseline ${BASELINES[name].name}: ${before.rps.toFixed(0)} before, ${after.rps.toFixed(0)} after`);
@@ -115,11 +118,11 @@ async function benchShape(shape) {
     const api = server.api;
     const users = await seedUsers(api);
     const scenarios = {};
-    scenarios.login = await bracketed('login', () => run('login', api, loginRequests(users)));
+    scenarios.login = await bracketed('login', (warm) => run('login', api, loginRequests(users), warm));
     const pool = await freshTokens(api, users, CONNECTIONS * 2);
-    scenarios.refresh = await bracketed('refresh', () => run('refresh', api, refreshRequests(pool)));
-    scenarios.me = await bracketed('me', () => run('me', api, meRequests(users)));
-    scenarios.jwks = await bracketed('jwks', () => run('jwks', api, [{ method: 'GET', path: '/api/v1/auth/jwks' }]), scenarios.me.baselineAfter);
+    scenarios.refresh = await bracketed('refresh', (warm) => run('refresh', api, refreshRequests(pool), warm));
+    scenarios.me = await bracketed('me', (warm) => run('me', api, meRequests(users), warm));
+    scenarios.jwks = await bracketed('jwks', (warm) => run('jwks', api, [{ method: 'GET', path: '/api/v1/auth/jwks' }], warm), scenarios.me.baselineAfter);
     scenarios.mix = await run('mix (70% me, 20% refresh, 5% login, 5% jwks)', api, mixRequests(users, await freshTokens(api, users, CONNECTIONS * 2)));
     const timing = await enumerationTiming(api, users);
     const peakRssMb = peakRss(server.child.pid);
@@ -143,9 +146,10 @@ async function benchShape(shape) {
 
 const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 
-async function run(name, api, requests) {
-  const result = summarize(await timedAutocannon({ url: api.replace('/api/v1/auth', ''), connections: CONNECTIONS, duration: SECONDS, requests }));
-  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
+async function run(name, api, requests, afterWarmUp) {
+  const result = summarize(await timedAutocannon({ url: api.replace('/api/v1/auth', ''), connections: CONNECTIONS, duration: SECONDS, requests }, afterWarmUp));
+  const warm = result.warmupRps.map((rps) => rps.toFixed(0)).join(' then ');
+  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors} (warm-up: ${result.warmupRequests} answers at ${warm} req/s)`);
   return result;
 }
 
@@ -154,8 +158,9 @@ async function run(name, api, requests) {
  * take one or two: each response's time is kept, and the percentiles are taken from them.
  * The warm-up's answers are not timed, but its non-2xx answers and errors still count.
  */
-async function timedAutocannon(options) {
+async function timedAutocannon(options, afterWarmUp) {
   const warmup = await warmUp(options);
+  await afterWarmUp?.();
   const latencies = [];
   const instance = autocannon(options);
   instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
@@ -174,7 +179,14 @@ async function warmUp(options) {
     rounds.push(await autocannon({ ...settings, amount: WARMUP_REQUESTS - answered }));
   }
   const total = (count) => rounds.reduce((sum, round) => sum + count(round), 0);
-  return { requests: total((r) => r.requests.total), non2xx: total((r) => r.non2xx), errors: total((r) => r.errors), timeouts: total((r) => r.timeouts) };
+  return {
+    requests: total((r) => r.requests.total),
+    // Kept in the results: the rate while cold, its first 2 s (and the rest), beside the measured one.
+    rps: rounds.map((r) => r.requests.average),
+    non2xx: total((r) => r.non2xx),
+    errors: total((r) => r.errors),
+    timeouts: total((r) => r.timeouts),
+  };
 }
 
 function summarize(result) {
@@ -187,6 +199,7 @@ function summarize(result) {
     errors: result.errors + result.timeouts + warmup.errors + warmup.timeouts,
     total: result.requests.total,
     warmupRequests: warmup.requests,
+    warmupRps: warmup.rps,
   };
 }
 
@@ -369,6 +382,11 @@ function freePort() {
 
 const TARGETS = { login: 0.85, refresh: 0.5, me: 0.5, jwks: 0.8 };
 
+/** A fresh server's logins, as a ratio to the same baseline: its first 2 s, then the rest of the warm-up. */
+function coldLogin(login) {
+  return login.warmupRps.map((rps) => `${rps.toFixed(0)}/s (${(rps / login.baseline).toFixed(2)})`).join(', then ');
+}
+
 function report(baselines, results) {
   const lines = [
     `| shape | scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | baseline (mean of before and after) | target |`,
@@ -390,7 +408,8 @@ function report(baselines, results) {
   const notes = results.map(
     (r) =>
       `- ${r.shape}: me p99/p50 = ${r.ratios.meP99OverP50.toFixed(1)} (target ≤ 5; bare Koa's own ${r.ratios.bareKoaP99OverP50.map((t) => t.toFixed(1)).join(' and ')}); login timing unknown-email vs wrong-password medians ` +
-      `${r.timing.unknownEmailMedianMs.toFixed(1)} / ${r.timing.wrongPasswordMedianMs.toFixed(1)} ms (Δ ${r.timing.differenceMs.toFixed(1)} ms, target ≤ 5); peak RSS ${r.peakRssMb.toFixed(0)} MiB`,
+      `${r.timing.unknownEmailMedianMs.toFixed(1)} / ${r.timing.wrongPasswordMedianMs.toFixed(1)} ms (Δ ${r.timing.differenceMs.toFixed(1)} ms, target ≤ 5); peak RSS ${r.peakRssMb.toFixed(0)} MiB; ` +
+      `login while warming up (unmeasured): ${coldLogin(r.scenarios.login)}`,
   );
   const baselineLine =
     `Each ratio is to its baseline measured right before and right after its scenario (the mean of the two). ` +
@@ -399,13 +418,24 @@ function report(baselines, results) {
   console.log(`\n${table}\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const code = sourceVersion();
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
-  writeFileSync(file, JSON.stringify({ machine, baselines, results, table }, null, 2));
+  writeFileSync(file, JSON.stringify({ code, machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
   const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
   if (failed.length > 0) {
     console.error('some scenarios had non-2xx answers or errors: not a valid result');
     process.exitCode = 1;
+  }
+}
+
+/** The commit measured, and whether the working tree differed from it (a run of uncommitted code). */
+function sourceVersion() {
+  try {
+    const git = (args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return { commit: git(['rev-parse', 'HEAD']), uncommittedChanges: git(['status', '--porcelain', '--untracked-files=no']) !== '' };
+  } catch {
+    return { commit: 'unknown (not a git checkout)' };
   }
 }
 
