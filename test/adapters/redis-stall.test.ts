@@ -13,18 +13,23 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A connected client of a key prefix of its own, reaching Redis through the proxy `proxyTo` starts. */
+async function clientThrough<P extends { port: number; close(): Promise<void> }>(proxyTo: (target: URL) => Promise<P>) {
+  const { url, prefix, close } = await redis.fresh();
+  cleanups.push(close);
+  const proxy = await proxyTo(new URL(url));
+  cleanups.push(proxy.close);
+  const proxied = new URL(url);
+  proxied.host = `127.0.0.1:${proxy.port}`;
+  const client = openRedis(proxied.toString());
+  cleanups.push(async () => client.disconnect());
+  await client.connect();
+  return { client, proxy, key: `${prefix}counter` };
+}
+
 describe.skipIf(!redis.available)('Redis that goes away', () => {
   it('answers Unavailable within the command timeout, serves again on a new connection, and never runs the failed command later', async () => {
-    const { url, prefix, close } = await redis.fresh();
-    cleanups.push(close);
-    const proxy = await stallingProxy(new URL(url));
-    cleanups.push(proxy.close);
-    const proxied = new URL(url);
-    proxied.host = `127.0.0.1:${proxy.port}`;
-    const client = openRedis(proxied.toString());
-    cleanups.push(async () => client.disconnect());
-    await client.connect();
-    const key = `${prefix}counter`;
+    const { client, proxy, key } = await clientThrough((target) => stallingProxy(target));
     expect(await guardedRedis(() => client.ping())).toBe('PONG');
 
     proxy.stall();
@@ -36,17 +41,7 @@ describe.skipIf(!redis.available)('Redis that goes away', () => {
   });
 
   it('fails a command at once while its connection is down, and does not send it once Redis is back', async () => {
-    const { url, prefix, close } = await redis.fresh();
-    cleanups.push(close);
-    const target = new URL(url);
-    const proxy = await startProxy(target.hostname, Number(target.port || 6379));
-    cleanups.push(proxy.close);
-    const proxied = new URL(url);
-    proxied.host = `127.0.0.1:${proxy.port}`;
-    const client = openRedis(proxied.toString());
-    cleanups.push(async () => client.disconnect());
-    await client.connect();
-    const key = `${prefix}counter`;
+    const { client, proxy, key } = await clientThrough((target) => startProxy(target.hostname, Number(target.port || 6379)));
 
     proxy.pause();
     await vi.waitFor(() => expect(client.status).not.toBe('ready'));
