@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +178,28 @@ describe('the SQLite file', () => {
       await db('users').count({ total: '*' });
       for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(modeOf(file), file).toBe(0o600);
     } finally {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('waits for another process that holds the file while it switches it to WAL, rather than fail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pico-auth-busy-'));
+    const path = join(dir, 'auth.db');
+    new Database(path).close();
+    // Another process (a second instance starting) holds an exclusive lock for 500 ms.
+    const holder = spawn(process.execPath, ['-e', `
+      const db = new (require('better-sqlite3'))(${JSON.stringify(path)});
+      db.exec('BEGIN EXCLUSIVE');
+      process.stdout.write('locked\\n');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, 500);
+    `]);
+    const db = openDatabase({ dialect: 'sqlite', filename: path });
+    try {
+      await new Promise((locked) => holder.stdout.once('data', locked));
+      expect(await db.raw('pragma journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    } finally {
+      holder.kill();
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     }

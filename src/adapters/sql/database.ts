@@ -85,8 +85,9 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * WAL lets readers run beside the writer; the busy timeout makes a second process wait
- * rather than fail, and is set first: switching a file to WAL takes a lock that another
- * process starting beside this one may hold.
+ * rather than fail. better-sqlite3 opens with a 5 s one already, so switching a file to
+ * WAL, which takes a lock another process starting beside this one may hold, waits too;
+ * it is set first here all the same, so that stays true whatever the driver's default.
  */
 function configureSqlite(connection: SqliteConnection, done: (error: Error | null, connection: SqliteConnection) => void): void {
   try {
