@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
+import { createServer, STATUS_CODES } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type Koa from 'koa';
 
 /** Slow clients (SPEC §4): headers within 10 s, the whole request within 30 s. */
@@ -23,6 +23,7 @@ export async function listen(app: Koa, port: number, host: string): Promise<Runn
     (request, response) => inFlight.track(handle(request, response)),
   );
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -32,6 +33,30 @@ export async function listen(app: Koa, port: number, host: string): Promise<Runn
     port: (server.address() as AddressInfo).port,
     close: (graceMs = 10_000) => closeGracefully(server, inFlight, graceMs),
   };
+}
+
+/** What Node refuses before any route runs, by its parser's or its own error code. */
+const CLIENT_ERRORS: Record<string, [status: number, message: string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request headers are too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Chunk extensions are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'The request took too long to arrive'],
+};
+
+/**
+ * Answers a request Node refused itself (headers too large, a malformed request, a client
+ * past its deadline) in the API's error shape, as Node would otherwise answer it with a
+ * bare status line; then closes the connection, as Node does. A connection that already
+ * carried an answer, or can no longer take one, is only closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || socket.bytesWritten > 0) return void socket.destroy(error);
+  const [status, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Malformed HTTP request'];
+  const body = JSON.stringify({ error: message, code: 'invalid_request' });
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  );
+  socket.destroy(error);
 }
 
 /**
