@@ -16,8 +16,9 @@
  */
 import cores = require('./adapters/config/cores.cjs');
 
-const workers = Number(process.env.WORKERS || cores.usableCores());
-if (!process.env.UV_THREADPOOL_SIZE && workers > 1) process.env.UV_THREADPOOL_SIZE = String(cores.hashingThreads());
+const usable = cores.usableCores();
+const workers = Number(process.env.WORKERS || usable);
+if (!process.env.UV_THREADPOOL_SIZE && workers > 1) process.env.UV_THREADPOOL_SIZE = String(cores.hashingThreads(usable));
 
 import('./main.js')
   .then((server) => server.main())

@@ -103,16 +103,23 @@ describe('per-IP limit (AUTH_IP_RATE_LIMIT=4)', () => {
   });
 });
 
-describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RATE_LIMIT=2)', () => {
+/**
+ * A server behind `hops` trusted proxies, allowing 2 requests a minute per client, and a
+ * failed login sent with the given X-Forwarded-For, as the proxies would forward it.
+ */
+function behindProxies(hops: number): (forwardedFor: string) => Promise<Reply> {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ AUTH_IP_RATE_LIMIT: '2', AUTH_LOCKOUT_THRESHOLD: '0', AUTH_TRUST_PROXY: '1' });
+    server = await startTestServer({ AUTH_IP_RATE_LIMIT: '2', AUTH_LOCKOUT_THRESHOLD: '0', AUTH_TRUST_PROXY: String(hops) });
   });
   afterAll(() => server?.stop());
-
-  /** A failed login as the proxy would forward it: the client's address appended on the right. */
-  const loginVia = (forwardedFor: string) =>
+  return (forwardedFor) =>
     send(`${server.api}/login`, { email: uniqueEmail('ghost'), password: WRONG }, { headers: { 'x-forwarded-for': forwardedFor } });
+}
+
+describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RATE_LIMIT=2)', () => {
+  /** The proxy appends the client's address on the right. */
+  const loginVia = behindProxies(1);
 
   it('counts per client address, the right-most X-Forwarded-For entry, which a client cannot forge its way past', async () => {
     expectError(await loginVia('198.51.100.1'), 401, 'invalid_credentials');
@@ -127,15 +134,8 @@ describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RAT
 });
 
 describe('per-IP limit behind two trusted proxies (AUTH_TRUST_PROXY=2, AUTH_IP_RATE_LIMIT=2)', () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ AUTH_IP_RATE_LIMIT: '2', AUTH_LOCKOUT_THRESHOLD: '0', AUTH_TRUST_PROXY: '2' });
-  });
-  afterAll(() => server?.stop());
-
   /** The outer proxy appends the client, the inner one the outer proxy: the client is second from the right. */
-  const loginVia = (forwardedFor: string) =>
-    send(`${server.api}/login`, { email: uniqueEmail('ghost'), password: WRONG }, { headers: { 'x-forwarded-for': forwardedFor } });
+  const loginVia = behindProxies(2);
 
   it('counts per client, two entries from the right, whichever outer proxy it came through', async () => {
     expectError(await loginVia('198.51.100.7, 10.0.0.1'), 401, 'invalid_credentials');

@@ -37,8 +37,8 @@ const MOST_HASHING_THREADS = 4;
  * CPU-bound and works through 19 MiB per hash, so more threads than cores only
  * time-slice those against each other.
  */
-function hashingThreads(): number {
-  return Math.min(usableCores(), MOST_HASHING_THREADS);
+function hashingThreads(usable = usableCores()): number {
+  return Math.min(usable, MOST_HASHING_THREADS);
 }
 
 export = { usableCores, hashingThreads };
