@@ -1,8 +1,8 @@
 // npm run bench: the server against this machine's own limits (see BENCHMARKS.md).
 // Starts the built server as a child process, seeds users through the API, drives it
 // with autocannon over loopback, and reports every scenario as a ratio to its baseline,
-// measured right before and right after it (this machine is shared: its speed drifts
-// within minutes, so a baseline taken once at the start would skew later ratios).
+// measured in windows that alternate with the scenario's (this machine is shared: its
+// speed drifts within minutes, so a baseline taken once would skew the ratios).
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,10 +13,13 @@ import cores from '../dist/src/adapters/config/cores.cjs';
 import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+/** One measured window; every ratio scenario gets ROUNDS of them, each between two of its baseline's. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
  * Every load (each scenario and each bare Koa baseline) first runs unmeasured, at the same
- * settings, for this long and for at least WARMUP_REQUESTS answers: a fresh process runs
+ * settings, for at least this long (longer while its rate still climbs: see `warmUp`) and
+ * for at least WARMUP_REQUESTS answers: a fresh process runs
  * cold, unoptimized code for its first seconds (bare Koa served 2,788 req/s in its first
  * second and 11,917 in its fourth), and a window that includes that mostly measures
  * warm-up. V8 optimizes code by how much of it has run, not by the clock: 2 s is tens of
@@ -24,6 +27,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
  * code cold (BENCHMARKS.md).
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const MAX_WARMUP_SECONDS = 10;
 const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** The server's own default (one process per core, within a container's CPU quota); bare Koa runs with as many. */
@@ -33,13 +37,13 @@ const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
 
 async function main() {
-  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${SECONDS} s per scenario after a warm-up of ${WARMUP_SECONDS} s and at least ${WARMUP_REQUESTS} requests, ${CONNECTIONS} connections`);
+  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${ROUNDS} windows of ${SECONDS} s per scenario, alternating with its baseline's, after a warm-up of at least ${WARMUP_SECONDS} s and ${WARMUP_REQUESTS} answers, ${CONNECTIONS} connections`);
   const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
   const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
   const own = pg && redis ? await ownStores(pg, redis) : undefined;
   if (own) shapes.push({ name: 'PostgreSQL + Redis', env: () => own.env, instances: 2 });
   try {
-    const rs256VerifyPerSec = await rs256Rate('verify', BASELINE_SECONDS);
+    const rs256VerifyPerSec = await rs256Rate('verify', SECONDS);
     const results = [];
     for (const shape of shapes) results.push(await benchShape(shape));
     report({ rs256VerifyPerSec }, results);
@@ -70,38 +74,75 @@ async function ownStores(serverUrl, redisUrl) {
   };
 }
 
-const BASELINE_SECONDS = 4;
-
-/** What this machine can physically do for each ratio (see baselines.mjs); bare Koa's latencies are kept too. */
-const BARE_KOA = { name: 'bare Koa req/s', measure: () => bareKoa() };
+/** What this machine can physically do for each ratio (see baselines.mjs). */
 const BASELINES = {
-  login: { name: 'argon2id verify/s', measure: async () => ({ rps: await argon2VerifyRate(BASELINE_SECONDS) }) },
-  refresh: { name: 'RS256 sign/s', measure: async () => ({ rps: await rs256Rate('sign', BASELINE_SECONDS) }) },
-  me: BARE_KOA,
-  jwks: BARE_KOA,
+  login: { name: 'argon2id verify/s', measure: async () => ({ rps: await argon2VerifyRate(SECONDS) }) },
+  refresh: { name: 'RS256 sign/s', measure: async () => ({ rps: await rs256Rate('sign', SECONDS) }) },
+  me: { name: 'bare Koa req/s' },
+  jwks: { name: 'bare Koa req/s' },
 };
 
 /**
- * Runs a scenario between two measurements of its baseline; the ratio is to their mean.
- * The first is taken once the scenario has warmed up, right before its measured window
- * (login's warm-up alone takes about 20 s). `before` may be the previous scenario's
- * `after`, when both share a baseline.
+ * Measures warmed-up scenarios in windows that alternate with their baseline's: baseline,
+ * each scenario in turn with a baseline window after it, ROUNDS times. Each scenario
+ * window's baseline is the mean of the two windows either side of it, and its ratio is
+ * its answers per second over all its windows to the mean of those. One 6 s window
+ * between two baselines was at the mercy of this host's drift: bare Koa alone moved from
+ * 51,000 to 71,000 req/s within a minute (BENCHMARKS.md).
  */
-async function bracketed(name, scenario, before) {
-  const result = await scenario(async () => {
-    before ??= await BASELINES[name].measure();
-  });
-  const after = await BASELINES[name].measure();
-  const baseline = (before.rps + after.rps) / 2;
-  console.log(`    baseline ${BASELINES[name].name}: ${before.rps.toFixed(0)} before, ${after.rps.toFixed(0)} after`);
-  return { ...result, baseline, baselineBefore: before, baselineAfter: after, ratio: result.rps / baseline };
+async function interleaved(baseline, scenarios) {
+  let before = await baseline.measure();
+  const windows = new Map(scenarios.map((scenario) => [scenario, []]));
+  const baselineWindows = [before];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const scenario of scenarios) {
+      const measured = await scenario.measure();
+      const after = await baseline.measure();
+      windows.get(scenario).push({ ...measured, baseline: (before.rps + after.rps) / 2 });
+      baselineWindows.push(after);
+      before = after;
+    }
+  }
+  const rates = baselineWindows.map((window) => window.rps.toFixed(0)).join(', ');
+  console.log(`    baseline ${baseline.name}: ${rates}`);
+  return Object.fromEntries(scenarios.map((scenario) => [scenario.name, combine(scenario, windows.get(scenario), baselineWindows)]));
 }
 
-async function bareKoa() {
+/**
+ * One scenario's windows as one result: rates averaged (the windows are equally long),
+ * every answer's latency pooled; with `baselineWindows`, the ratio to the baseline.
+ */
+function combine(scenario, windows, baselineWindows) {
+  const mean = (values) => values.reduce((sum, value) => sum + value, 0) / values.length;
+  const count = (field) => windows.reduce((sum, window) => sum + window[field], 0);
+  const result = {
+    rps: mean(windows.map((window) => window.rps)),
+    ...percentiles(windows.flatMap((window) => window.latencies)),
+    non2xx: count('non2xx') + scenario.warmup.non2xx,
+    errors: count('errors') + scenario.warmup.errors,
+    total: count('total'),
+    warmupRequests: scenario.warmup.requests,
+    warmupRps: scenario.warmup.rps,
+  };
+  let ratio = '';
+  if (baselineWindows) {
+    result.baseline = mean(windows.map((window) => window.baseline));
+    result.ratio = result.rps / result.baseline;
+    result.windowRatios = windows.map((window) => window.rps / window.baseline);
+    result.baselineWindows = baselineWindows.map(({ latencies, ...window }) => (latencies ? { ...window, ...percentiles(latencies) } : window));
+    ratio = `, ratio ${result.ratio.toFixed(2)} (windows ${result.windowRatios.map((r) => r.toFixed(2)).join(', ')})`;
+  }
+  console.log(`  ${scenario.name}: ${result.rps.toFixed(0)} req/s${ratio}, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`);
+  return result;
+}
+
+/** A bare Koa server for the shape's me and jwks baselines, warmed up like any load; `use` gets its baseline. */
+async function withBareKoa(use) {
   const child = fork(join(import.meta.dirname, 'bare-koa.mjs'), { stdio: 'ignore', env: { ...process.env, WORKERS: String(WORKERS) } });
   const port = await new Promise((done) => child.once('message', (message) => done(message.port)));
   try {
-    return summarize(await timedAutocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: SECONDS }));
+    const koa = await warmed('bare Koa', { url: `http://127.0.0.1:${port}/` });
+    return await use({ name: BASELINES.me.name, measure: koa.measure });
   } finally {
     child.kill('SIGTERM');
   }
@@ -115,16 +156,21 @@ async function benchShape(shape) {
   const env = { ...shape.env(dir), AUTH_DATA_DIR: join(dir, 'keys') };
   const server = await startServer(env);
   try {
-    const api = server.api;
-    const users = await seedUsers(api);
+    const site = server.api.replace('/api/v1/auth', '');
+    const load = (name, { requests, prepare }) => warmed(name, { url: site, requests }, prepare);
+    const users = await seedUsers(server.api);
     const scenarios = {};
-    scenarios.login = await bracketed('login', (warm) => run('login', api, loginRequests(users), warm));
-    const pool = await freshTokens(api, users, CONNECTIONS * 2);
-    scenarios.refresh = await bracketed('refresh', (warm) => run('refresh', api, refreshRequests(pool), warm));
-    scenarios.me = await bracketed('me', (warm) => run('me', api, meRequests(users), warm));
-    scenarios.jwks = await bracketed('jwks', (warm) => run('jwks', api, [{ method: 'GET', path: '/api/v1/auth/jwks' }], warm), scenarios.me.baselineAfter);
-    scenarios.mix = await run('mix (70% me, 20% refresh, 5% login, 5% jwks)', api, mixRequests(users, await freshTokens(api, users, CONNECTIONS * 2)));
-    const timing = await enumerationTiming(api, users);
+    Object.assign(scenarios, await interleaved(BASELINES.login, [await load('login', { requests: loginRequests(users) })]));
+    Object.assign(scenarios, await interleaved(BASELINES.refresh, [await load('refresh', refreshRequests(server.api, users))]));
+    const me = await load('me', { requests: meRequests(users) });
+    const jwks = await load('jwks', { requests: [{ method: 'GET', path: '/api/v1/auth/jwks' }] });
+    const bareKoaWindows = await withBareKoa(async (bareKoa) => {
+      Object.assign(scenarios, await interleaved(bareKoa, [me, jwks]));
+      return scenarios.me.baselineWindows;
+    });
+    const mix = await load('mix (70% me, 20% refresh, 5% login, 5% jwks)', mixRequests(server.api, users));
+    scenarios.mix = combine(mix, [await mix.measure()]);
+    const timing = await enumerationTiming(server.api, users);
     const peakRssMb = peakRss(server.child.pid);
     const ratios = {
       login: scenarios.login.ratio,
@@ -132,8 +178,8 @@ async function benchShape(shape) {
       me: scenarios.me.ratio,
       jwks: scenarios.jwks.ratio,
       meP99OverP50: tailRatio(scenarios.me),
-      // The same ratio for the baseline, as context: how long this machine's own tail is.
-      bareKoaP99OverP50: [scenarios.me.baselineBefore, scenarios.me.baselineAfter].map(tailRatio),
+      // The same ratio for the baseline, window by window, as context: how long this machine's own tail is.
+      bareKoaP99OverP50: bareKoaWindows.map(tailRatio),
     };
     const result = { shape: shape.name, scenarios, ratios, timing, peakRssMb };
     if (shape.instances === 2) result.twoInstances = await twoInstances(env, users, server);
@@ -146,61 +192,62 @@ async function benchShape(shape) {
 
 const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 
-async function run(name, api, requests, afterWarmUp) {
-  const result = summarize(await timedAutocannon({ url: api.replace('/api/v1/auth', ''), connections: CONNECTIONS, duration: SECONDS, requests }, afterWarmUp));
-  const warm = result.warmupRps.map((rps) => rps.toFixed(0)).join(' then ');
-  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors} (warm-up: ${result.warmupRequests} answers at ${warm} req/s)`);
-  return result;
+/**
+ * A load, warmed up: `measure` runs one measured window of it. autocannon's own
+ * percentiles have a resolution of 1 ms, too coarse for answers that take one or two, so
+ * each response's time is kept. The warm-up's answers are not timed, but its non-2xx
+ * answers and errors still count.
+ */
+async function warmed(name, target, prepare = async () => {}) {
+  const options = { connections: CONNECTIONS, ...target };
+  const warmup = await warmUp(options, prepare);
+  const rates = warmup.rps.map((rps) => rps.toFixed(0)).join(' then ');
+  console.log(`  ${name}: warmed up with ${warmup.requests} answers at ${rates} req/s (non-2xx ${warmup.non2xx}, errors ${warmup.errors})`);
+  const measure = async () => {
+    await prepare();
+    const latencies = [];
+    const instance = autocannon({ ...options, duration: SECONDS });
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+    const result = await instance;
+    return { rps: result.requests.average, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts, total: result.requests.total };
+  };
+  return { name, warmup, measure };
 }
 
 /**
- * autocannon's own percentiles have a resolution of 1 ms, too coarse for answers that
- * take one or two: each response's time is kept, and the percentiles are taken from them.
- * The warm-up's answers are not timed, but its non-2xx answers and errors still count.
+ * The unmeasured load before the first window, in 1 s rounds: at least WARMUP_SECONDS,
+ * and on while the last round still beat every earlier one by more than 5 % (up to
+ * MAX_WARMUP_SECONDS); then more until WARMUP_REQUESTS have been answered. Bare Koa,
+ * started afresh, served 8,748, 19,960 and 28,120 req/s in its first three seconds and
+ * about 27,000 after: 2 s alone left its first window half cold.
  */
-async function timedAutocannon(options, afterWarmUp) {
-  const warmup = await warmUp(options);
-  await afterWarmUp?.();
-  const latencies = [];
-  const instance = autocannon(options);
-  instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
-  const result = await instance;
-  latencies.sort((a, b) => a - b);
-  const percentile = (p) => Number((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(2));
-  return { ...result, warmup, latency: { ...result.latency, p50: percentile(50), p99: percentile(99) } };
-}
-
-/** The unmeasured load before a measurement: WARMUP_SECONDS, then more until WARMUP_REQUESTS have been answered. */
-async function warmUp(options) {
-  const rounds = [await autocannon({ ...options, duration: WARMUP_SECONDS })];
-  const answered = rounds[0].requests.total;
-  if (answered < WARMUP_REQUESTS) {
-    const { duration: _measured, ...settings } = options;
-    rounds.push(await autocannon({ ...settings, amount: WARMUP_REQUESTS - answered }));
+async function warmUp(options, prepare) {
+  const rounds = [];
+  const rate = (round) => round.requests.average;
+  const climbing = () => rounds.slice(0, -1).every((earlier) => rate(rounds.at(-1)) > 1.05 * rate(earlier));
+  while (rounds.length < WARMUP_SECONDS || (climbing() && rounds.length < MAX_WARMUP_SECONDS)) {
+    await prepare();
+    rounds.push(await autocannon({ ...options, duration: 1 }));
   }
   const total = (count) => rounds.reduce((sum, round) => sum + count(round), 0);
+  const answered = total((r) => r.requests.total);
+  if (answered < WARMUP_REQUESTS) {
+    await prepare();
+    rounds.push(await autocannon({ ...options, amount: Math.max(WARMUP_REQUESTS - answered, options.connections) }));
+  }
   return {
     requests: total((r) => r.requests.total),
-    // Kept in the results: the rate while cold, its first 2 s (and the rest), beside the measured one.
-    rps: rounds.map((r) => r.requests.average),
+    // Kept in the results: the rate while cold, second by second (and the rest), beside the measured one.
+    rps: rounds.map(rate),
     non2xx: total((r) => r.non2xx),
-    errors: total((r) => r.errors),
-    timeouts: total((r) => r.timeouts),
+    errors: total((r) => r.errors + r.timeouts),
   };
 }
 
-function summarize(result) {
-  const { warmup } = result;
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx + warmup.non2xx,
-    errors: result.errors + result.timeouts + warmup.errors + warmup.timeouts,
-    total: result.requests.total,
-    warmupRequests: warmup.requests,
-    warmupRps: warmup.rps,
-  };
+function percentiles(latencies) {
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (p) => Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0).toFixed(2));
+  return { p50: at(50), p99: at(99) };
 }
 
 // --- request shapes --------------------------------------------------------
@@ -230,8 +277,21 @@ function recycle(pool) {
   };
 }
 
-function refreshRequests(pool) {
-  return [{ setupRequest: (request, context) => ({ ...request, ...refreshRequest(pool, context) }), onResponse: recycle(pool) }];
+/**
+ * Never-used refresh tokens, topped up with fresh logins before every run: the answers
+ * still in flight when a run stops are lost, and the successors of their tokens with them.
+ */
+function tokenPool(api, users) {
+  const pool = [];
+  const topUp = async () => {
+    for (let i = 0; pool.length < CONNECTIONS * 2; i++) pool.push((await post(`${api}/login`, { email: users[i % users.length].email, password: PASSWORD })).body.refresh_token);
+  };
+  return { pool, topUp };
+}
+
+function refreshRequests(api, users) {
+  const { pool, topUp } = tokenPool(api, users);
+  return { requests: [{ setupRequest: (request, context) => ({ ...request, ...refreshRequest(pool, context) }), onResponse: recycle(pool) }], prepare: topUp };
 }
 
 function meRequest(user) {
@@ -248,7 +308,8 @@ function meRequests(users) {
   return users.map(meRequest);
 }
 
-function mixRequests(users, pool) {
+function mixRequests(api, users) {
+  const { pool, topUp } = tokenPool(api, users);
   const choose = (context) => {
     const roll = Math.random();
     if (roll < 0.7) return meRequest(pick(users));
@@ -256,7 +317,7 @@ function mixRequests(users, pool) {
     if (roll < 0.95) return loginRequest(users);
     return { method: 'GET', path: '/api/v1/auth/jwks', headers: {}, body: undefined };
   };
-  return [{ setupRequest: (request, context) => ({ ...request, ...choose(context) }), onResponse: recycle(pool) }];
+  return { requests: [{ setupRequest: (request, context) => ({ ...request, ...choose(context) }), onResponse: recycle(pool) }], prepare: topUp };
 }
 
 // --- seeding and checks ----------------------------------------------------
@@ -282,12 +343,6 @@ async function seedUsers(api) {
     users.push({ email, accessToken: login.body.access_token });
   }
   return users;
-}
-
-async function freshTokens(api, users, count) {
-  const tokens = [];
-  for (let i = 0; i < count; i++) tokens.push((await post(`${api}/login`, { email: users[i % users.length].email, password: PASSWORD })).body.refresh_token);
-  return tokens;
 }
 
 /** Unknown email versus wrong password: median latencies must be within 5 ms (no enumeration by timing). */
@@ -330,18 +385,14 @@ function peakRss(pid) {
 async function twoInstances(env, users, first) {
   const second = await startServer(env);
   try {
-    const pool = await freshTokens(first.api, users, CONNECTIONS * 2);
-    const both = async (requests) => {
-      const halves = await Promise.all(
-        [first, second].map((server) =>
-          timedAutocannon({ url: server.api.replace('/api/v1/auth', ''), connections: CONNECTIONS / 2, duration: SECONDS, requests }),
-        ),
-      );
-      const [a, b] = halves.map(summarize);
+    const both = async ({ requests, prepare }) => {
+      const site = (server) => server.api.replace('/api/v1/auth', '');
+      const loads = await Promise.all([first, second].map((server) => warmed(site(server), { url: site(server), requests, connections: CONNECTIONS / 2 }, prepare)));
+      const [a, b] = (await Promise.all(loads.map((load) => load.measure()))).map((window, i) => combine(loads[i], [window]));
       return { rps: a.rps + b.rps, p50: Math.max(a.p50, b.p50), p99: Math.max(a.p99, b.p99), non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors };
     };
-    const refresh = await both(refreshRequests(pool));
-    const me = await both(meRequests(users));
+    const refresh = await both(refreshRequests(first.api, users));
+    const me = await both({ requests: meRequests(users) });
     console.log(`  two instances: refresh ${refresh.rps.toFixed(0)} req/s (non-2xx ${refresh.non2xx}), me ${me.rps.toFixed(0)} req/s (non-2xx ${me.non2xx})`);
     return { refresh, me };
   } finally {
@@ -382,14 +433,23 @@ function freePort() {
 
 const TARGETS = { login: 0.85, refresh: 0.5, me: 0.5, jwks: 0.8 };
 
-/** A fresh server's logins, as a ratio to the same baseline: its first 2 s, then the rest of the warm-up. */
+/** A fresh server's logins, as a ratio to the same baseline: its first second, and the warm-up's last round. */
 function coldLogin(login) {
-  return login.warmupRps.map((rps) => `${rps.toFixed(0)}/s (${(rps / login.baseline).toFixed(2)})`).join(', then ');
+  const [first, last] = [login.warmupRps[0], login.warmupRps.at(-1)].map((rps) => `${rps.toFixed(0)}/s (${(rps / login.baseline).toFixed(2)})`);
+  return `first second ${first}, last round ${last}`;
+}
+
+const range = (values) => `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`;
+
+/** Each ratio scenario's windows, one by one: how much the host moved the measurement. */
+function windows(scenarios) {
+  const ratios = Object.entries(scenarios).filter(([, scenario]) => scenario.windowRatios);
+  return ratios.map(([name, scenario]) => `${name} ${scenario.windowRatios.map((r) => r.toFixed(2)).join(', ')}`).join('; ');
 }
 
 function report(baselines, results) {
   const lines = [
-    `| shape | scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | baseline (mean of before and after) | target |`,
+    `| shape | scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | baseline (mean of its windows) | target |`,
     `|---|---|---:|---:|---:|---:|---:|---|---:|`,
   ];
   for (const result of results) {
@@ -407,19 +467,19 @@ function report(baselines, results) {
   }
   const notes = results.map(
     (r) =>
-      `- ${r.shape}: me p99/p50 = ${r.ratios.meP99OverP50.toFixed(1)} (target ≤ 5; bare Koa's own ${r.ratios.bareKoaP99OverP50.map((t) => t.toFixed(1)).join(' and ')}); login timing unknown-email vs wrong-password medians ` +
+      `- ${r.shape}: me p99/p50 = ${r.ratios.meP99OverP50.toFixed(1)} (target ≤ 5; bare Koa's own ${range(r.ratios.bareKoaP99OverP50)}); login timing unknown-email vs wrong-password medians ` +
       `${r.timing.unknownEmailMedianMs.toFixed(1)} / ${r.timing.wrongPasswordMedianMs.toFixed(1)} ms (Δ ${r.timing.differenceMs.toFixed(1)} ms, target ≤ 5); peak RSS ${r.peakRssMb.toFixed(0)} MiB; ` +
-      `login while warming up (unmeasured): ${coldLogin(r.scenarios.login)}`,
+      `login while warming up (unmeasured): ${coldLogin(r.scenarios.login)}; ratio by window: ${windows(r.scenarios)}`,
   );
   const baselineLine =
-    `Each ratio is to its baseline measured right before and right after its scenario (the mean of the two). ` +
+    `Each ratio is to its baseline measured in windows alternating with the scenario's (${ROUNDS} of ${SECONDS} s each), each scenario window against the mean of the baseline windows either side of it. ` +
     `RS256 verify: ${baselines.rs256VerifyPerSec.toFixed(0)}/s on all cores.`;
   const table = [baselineLine, '', ...lines, '', ...notes].join('\n');
   console.log(`\n${table}\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const code = sourceVersion();
-  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ code, machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
   const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
