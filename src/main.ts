@@ -24,7 +24,7 @@ import type { KeyPair } from './adapters/crypto/key-files.js';
 import { JoseTokenSigner } from './adapters/crypto/jose-signer.js';
 import { ArgonFirstPasswordHasher } from './adapters/crypto/password-hasher.js';
 import { HmacRefreshSecrets } from './adapters/crypto/refresh-secrets.js';
-import { createHttpApp } from './adapters/http/app.js';
+import { createHttpHandler } from './adapters/http/app.js';
 import { listen } from './adapters/http/server.js';
 import type { ReadinessChecks } from './adapters/http/routes/health-routes.js';
 import { openRedis, pingRedis } from './adapters/redis/connection.js';
@@ -72,14 +72,14 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
     const hasher = worker?.shared.hasher ?? (await passwordHasher(stores.db, logger));
     const { deps, signer } = await assemble(config, stores, keys, hasher, worker);
     if (!worker) await createAdmin(config, deps, logger);
-    const app = createHttpApp({
+    const handler = createHttpHandler({
       deps,
       logger,
       trustedProxyHops: config.server.trustProxy,
       discovery: { issuer: config.auth.issuer, algorithm: config.auth.algorithm, jwks: signer.jwks() },
       readiness: readinessChecks(deps, Boolean(stores.redis)),
     });
-    const server = await listen(app, config.server.port, config.server.host);
+    const server = await listen(handler, config.server.port, config.server.host);
     const purge = schedulePurge(deps, logger);
     logger.info({ port: server.port, host: config.server.host, redis: Boolean(stores.redis) }, 'pico-auth listening');
     return {

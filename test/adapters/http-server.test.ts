@@ -30,7 +30,7 @@ async function serverWithSlowHandlers() {
     handling.ended = true;
     ctx.body = { ok: true };
   });
-  const running = await listen(app, 0, '127.0.0.1');
+  const running = await listen(app.callback(), 0, '127.0.0.1');
   servers.push(running);
   return { running, handlings };
 }

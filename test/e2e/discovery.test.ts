@@ -62,6 +62,44 @@ describe('JWKS', () => {
     expectError(await call(`${server.api}/jwks`, { method: 'POST' }), 404, 'not_found');
   });
 
+  // The documents are answered ahead of Koa (src/adapters/http/public-documents.ts): they carry what every answer carries.
+  it('carries the standing headers: nosniff, a request id (a sane one echoed), public caching, a length HEAD repeats', async () => {
+    const paths = [`${server.api}/jwks`, `${server.baseUrl}/.well-known/jwks.json`, `${server.baseUrl}/.well-known/openid-configuration`];
+    for (const url of paths) {
+      const answer = await fetch(url, { headers: { 'x-request-id': 'trace-abc.123' } });
+      const body = Buffer.from(await answer.arrayBuffer());
+      expect(answer.status, url).toBe(200);
+      expect(answer.headers.get('x-content-type-options'), url).toBe('nosniff');
+      expect(answer.headers.get('x-request-id'), url).toBe('trace-abc.123');
+      expect(answer.headers.get('cache-control'), url).toBe('public, max-age=300');
+      expect(answer.headers.get('content-length'), url).toBe(String(body.length));
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.headers.get('content-length'), url).toBe(String(body.length));
+      expect(head.headers.get('x-request-id'), url).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const hostile = await fetch(`${server.api}/jwks`, { headers: { 'x-request-id': 'x y\tz' } });
+    expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('ignores a query string, and leaves paths that only start like a document to the API', async () => {
+    const plain = await call(`${server.api}/jwks`);
+    const queried = await call(`${server.api}/jwks?kid=any&format=pem`);
+    expect(queried.status).toBe(200);
+    expect(queried.body).toEqual(plain.body);
+    expectError(await call(`${server.api}/jwks.json`), 404, 'not_found');
+    expectError(await call(`${server.api}/jwks//`), 404, 'not_found');
+    expectError(await call(`${server.baseUrl}/.well-known/jwks.json/keys`), 404, 'not_found');
+  });
+
+  it('answers a 304 with the same validator and caching headers as the 200 it stands for', async () => {
+    const first = await fetch(`${server.baseUrl}/.well-known/openid-configuration`);
+    const etag = first.headers.get('etag')!;
+    const revalidated = await fetch(`${server.baseUrl}/.well-known/openid-configuration`, { headers: { 'if-none-match': etag, 'x-request-id': 'revalidate-1' } });
+    expect(revalidated.status).toBe(304);
+    for (const header of ['etag', 'cache-control', 'x-content-type-options']) expect(revalidated.headers.get(header), header).toBe(first.headers.get(header));
+    expect(revalidated.headers.get('x-request-id')).toBe('revalidate-1');
+  });
+
   it('answers 304 to a matching If-None-Match, and 200 to a stale one', async () => {
     const first = await call(`${server.api}/jwks`);
     const etag = first.headers.get('etag');

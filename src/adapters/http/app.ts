@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Deps } from '../../application/deps.js';
@@ -5,10 +6,10 @@ import type { Logger } from '../logging/logger.js';
 import { requestContext } from './context.js';
 import { errorHandler } from './error-handler.js';
 import { exactRoutes } from './exact-routes.js';
+import { publicDocuments } from './public-documents.js';
+import type { DiscoveryOptions } from './public-documents.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
-import { discoveryRoutes } from './routes/discovery-routes.js';
-import type { DiscoveryOptions } from './routes/discovery-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import type { ReadinessChecks } from './routes/health-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
@@ -21,8 +22,18 @@ export interface HttpOptions {
   readiness: ReadinessChecks;
 }
 
+/** What the HTTP server calls for each request; a promise while a handler still runs. */
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void> | undefined;
+
+/** The public key documents, answered as they are; every other request goes to Koa. */
+export function createHttpHandler(options: HttpOptions): RequestHandler {
+  const documents = publicDocuments(options.discovery);
+  const koa = koaApp(options).callback();
+  return (request, response) => (documents.answer(request, response) ? undefined : koa(request, response));
+}
+
 /** The Koa application: error handling first, then request tagging and standing headers, then the routes. */
-export function createHttpApp(options: HttpOptions): Koa {
+function koaApp(options: HttpOptions): Koa {
   const app = new Koa();
   // Errors are answered and logged by errorHandler; Koa's default printer would log twice.
   app.silent = true;
@@ -32,7 +43,6 @@ export function createHttpApp(options: HttpOptions): Koa {
   accountRoutes(router, options.deps);
   profileRoutes(router, options.deps);
   adminRoutes(router, options.deps);
-  discoveryRoutes(router, options.discovery);
   healthRoutes(router, options.readiness);
 
   app.use(errorHandler(options.logger));

@@ -18,13 +18,17 @@ export function requestContext(logger: Logger, trustedHops: number) {
   return function tagRequest(ctx: Context, next: Next): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Content-Type-Options', 'nosniff');
-    const offered = ctx.get('X-Request-Id');
-    const requestId = SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    const requestId = requestIdFrom(ctx.get('X-Request-Id'));
     ctx.state.requestId = requestId;
     ctx.state.caller = { ip: clientIp(ctx, trustedHops), audit: auditLog(logger, requestId) } satisfies RequestContext;
     ctx.set('X-Request-Id', requestId);
     return next();
   };
+}
+
+/** The caller's X-Request-Id if it is sane, else a new one. */
+export function requestIdFrom(offered: string | string[] | undefined): string {
+  return typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
 }
 
 export function callerOf(ctx: Context): RequestContext {

@@ -1,7 +1,7 @@
 import { createServer, STATUS_CODES } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type Koa from 'koa';
+import type { RequestHandler } from './app.js';
 
 /** Slow clients (SPEC §4): headers within 10 s, the whole request within 30 s. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -14,13 +14,15 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(app: Koa, port: number, host: string): Promise<RunningServer> {
+export async function listen(handle: RequestHandler, port: number, host: string): Promise<RunningServer> {
   const inFlight = new InFlight();
-  const handle = app.callback();
   const server = createServer(
     // Node only checks those deadlines every `connectionsCheckingInterval` (30 s by default).
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
-    (request, response) => inFlight.track(handle(request, response)),
+    (request, response) => {
+      const handled = handle(request, response);
+      if (handled) inFlight.track(handled);
+    },
   );
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
