@@ -14,7 +14,9 @@ import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** One measured window; every ratio scenario gets ROUNDS of them, each between two of its baseline's. */
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+/** Each window of load first runs this long unmeasured (see `warmed`). */
+const LEAD_IN_SECONDS = 1;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
  * Every load (each scenario and each bare Koa baseline) first runs unmeasured, at the same
@@ -37,7 +39,7 @@ const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
 
 async function main() {
-  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${ROUNDS} windows of ${SECONDS} s per scenario, alternating with its baseline's, after a warm-up of at least ${WARMUP_SECONDS} s and ${WARMUP_REQUESTS} answers, ${CONNECTIONS} connections`);
+  console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${ROUNDS} windows of ${SECONDS} s (after ${LEAD_IN_SECONDS} s unmeasured) per scenario, alternating with its baseline's, after a warm-up of at least ${WARMUP_SECONDS} s and ${WARMUP_REQUESTS} answers, ${CONNECTIONS} connections`);
   const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
   const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
   const own = pg && redis ? await ownStores(pg, redis) : undefined;
@@ -193,23 +195,34 @@ async function benchShape(shape) {
 const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 
 /**
- * A load, warmed up: `measure` runs one measured window of it. autocannon's own
- * percentiles have a resolution of 1 ms, too coarse for answers that take one or two, so
- * each response's time is kept. The warm-up's answers are not timed, but its non-2xx
- * answers and errors still count.
+ * A load, warmed up: `measure` runs one measured window of it, counting the answers that
+ * arrive in its last SECONDS: its first second (LEAD_IN_SECONDS) runs the same load
+ * unmeasured, as connections open and the server's heap grows back after a pause (a
+ * server's first window of `me` ran at 0.42–0.58 of bare Koa, its next ones at 0.61–0.74).
+ * autocannon's own percentiles have a resolution of 1 ms, too coarse for answers that
+ * take one or two, so each response's time is kept. The warm-up's answers are not timed,
+ * but its non-2xx answers and errors still count.
  */
 async function warmed(name, target, prepare = async () => {}) {
   const options = { connections: CONNECTIONS, ...target };
   const warmup = await warmUp(options, prepare);
+  await settle(warmup.rps.at(-1));
   const rates = warmup.rps.map((rps) => rps.toFixed(0)).join(' then ');
   console.log(`  ${name}: warmed up with ${warmup.requests} answers at ${rates} req/s (non-2xx ${warmup.non2xx}, errors ${warmup.errors})`);
   const measure = async () => {
     await prepare();
     const latencies = [];
-    const instance = autocannon({ ...options, duration: SECONDS });
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+    const instance = autocannon({ ...options, duration: LEAD_IN_SECONDS + SECONDS });
+    const from = performance.now() + LEAD_IN_SECONDS * 1000;
+    const until = from + SECONDS * 1000;
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      const now = performance.now();
+      if (now >= from && now < until) latencies.push(responseTime);
+    });
     const result = await instance;
-    return { rps: result.requests.average, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts, total: result.requests.total };
+    const rps = latencies.length / SECONDS;
+    await settle(rps);
+    return { rps, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts, total: latencies.length };
   };
   return { name, warmup, measure };
 }
@@ -242,6 +255,16 @@ async function warmUp(options, prepare) {
     non2xx: total((r) => r.non2xx),
     errors: total((r) => r.errors + r.timeouts),
   };
+}
+
+/**
+ * Waits out the work a run left behind: the requests in flight when it stopped are still
+ * being served (16 logins are a fifth of a second of hashing), and must not run into the
+ * next measurement, least of all a baseline's.
+ */
+function settle(rps) {
+  const seconds = Math.max(0.2, (1.5 * CONNECTIONS) / Math.max(rps, 1));
+  return new Promise((done) => setTimeout(done, Math.min(seconds, 5) * 1000));
 }
 
 function percentiles(latencies) {
@@ -472,14 +495,14 @@ function report(baselines, results) {
       `login while warming up (unmeasured): ${coldLogin(r.scenarios.login)}; ratio by window: ${windows(r.scenarios)}`,
   );
   const baselineLine =
-    `Each ratio is to its baseline measured in windows alternating with the scenario's (${ROUNDS} of ${SECONDS} s each), each scenario window against the mean of the baseline windows either side of it. ` +
+    `Each ratio is to its baseline measured in windows alternating with the scenario's (${ROUNDS} of ${SECONDS} s each, a load's after ${LEAD_IN_SECONDS} s of it unmeasured), each scenario window against the mean of the baseline windows either side of it. ` +
     `RS256 verify: ${baselines.rs256VerifyPerSec.toFixed(0)}/s on all cores.`;
   const table = [baselineLine, '', ...lines, '', ...notes].join('\n');
   console.log(`\n${table}\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const code = sourceVersion();
-  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
+  const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, leadInSeconds: LEAD_IN_SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ code, machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
   const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
