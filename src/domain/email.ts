@@ -2,6 +2,8 @@ import { InvalidRequest } from './errors.js';
 
 const MAX_EMAIL_LENGTH = 254;
 const MAX_LOCAL_PART_LENGTH = 64;
+/** RFC 1035 §2.3.4. An internationalized label is never shorter as its xn-- form, so the bound holds for it too. */
+const MAX_LABEL_LENGTH = 63;
 
 /**
  * Trims, NFC-normalizes and lower-cases an email, then checks its shape with a single
@@ -26,7 +28,7 @@ export function canonicalEmail(raw: string): string {
 
 function isPlausibleDomain(domain: string): boolean {
   if (domain.length < 3 || !domain.includes('.') || hasForbiddenCharacter(domain)) return false;
-  return domain.split('.').every((label) => label.length > 0 && !label.startsWith('-') && !label.endsWith('-'));
+  return domain.split('.').every((label) => label.length > 0 && label.length <= MAX_LABEL_LENGTH && !label.startsWith('-') && !label.endsWith('-'));
 }
 
 /**

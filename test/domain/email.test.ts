@@ -30,6 +30,13 @@ describe('normalizeEmail', () => {
     expect(() => normalizeEmail(`${'a'.repeat(64)}@x${domain}`)).toThrow(InvalidRequest);
   });
 
+  it('refuses a domain label over 63 characters, and takes one of 63', () => {
+    expect(normalizeEmail(`a@${'b'.repeat(63)}.example`)).toBe(`a@${'b'.repeat(63)}.example`);
+    expect(() => normalizeEmail(`a@${'b'.repeat(64)}.example`)).toThrow(InvalidRequest);
+    expect(() => normalizeEmail(`a@example.${'c'.repeat(64)}`)).toThrow(InvalidRequest);
+    expect(() => normalizeEmail(`a@${'ü'.repeat(64)}.example`)).toThrow(InvalidRequest);
+  });
+
   it('refuses a local part over 64 characters', () => {
     expect(() => normalizeEmail(`${'a'.repeat(65)}@example.com`)).toThrow(InvalidRequest);
   });
