@@ -13,6 +13,7 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import type { ReadinessChecks } from './routes/health-routes.js';
 import { profileRoutes } from './routes/profile-routes.js';
+import { standingHeaders } from './standing-headers.js';
 
 export interface HttpOptions {
   deps: Deps;
@@ -27,13 +28,14 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 
 /** The public key documents, answered as they are; every other request goes to Koa. */
 export function createHttpHandler(options: HttpOptions): RequestHandler {
-  const documents = publicDocuments(options.discovery);
-  const koa = koaApp(options).callback();
+  const standing = standingHeaders(options.discovery.issuer);
+  const documents = publicDocuments(options.discovery, standing);
+  const koa = koaApp(options, standing).callback();
   return (request, response) => (documents.answer(request, response) ? undefined : koa(request, response));
 }
 
 /** The Koa application: error handling first, then request tagging and standing headers, then the routes. */
-function koaApp(options: HttpOptions): Koa {
+function koaApp(options: HttpOptions, standing: Readonly<Record<string, string>>): Koa {
   const app = new Koa();
   // Errors are answered and logged by errorHandler; Koa's default printer would log twice.
   app.silent = true;
@@ -46,7 +48,7 @@ function koaApp(options: HttpOptions): Koa {
   healthRoutes(router, options.readiness);
 
   app.use(errorHandler(options.logger));
-  app.use(requestContext(options.logger, options.trustedProxyHops));
+  app.use(requestContext(options.logger, options.trustedProxyHops, standing));
   app.use(exactRoutes(router));
   return app;
 }

@@ -20,12 +20,12 @@ const KEYS_CACHE_CONTROL = 'public, max-age=300';
  * paths as @koa/router matched them (any letter case, one trailing slash allowed) and
  * leaves every other request, and every other method on these paths, to Koa.
  */
-export function publicDocuments(options: DiscoveryOptions) {
-  const jwks = fixedJson(options.jwks);
+export function publicDocuments(options: DiscoveryOptions, standing: Readonly<Record<string, string>>) {
+  const jwks = fixedJson(options.jwks, standing);
   const documents = new Map([
     [`${API_PREFIX}/jwks`, jwks],
     ['/.well-known/jwks.json', jwks],
-    ['/.well-known/openid-configuration', fixedJson(discovery(options))],
+    ['/.well-known/openid-configuration', fixedJson(discovery(options), standing)],
   ]);
   return {
     /** Answers the request if it asks for a document; false when it is Koa's. */
@@ -64,16 +64,16 @@ function documentPath(url: string): string {
 }
 
 /** A document's answer: 200 with its bytes, or 304 to a matching If-None-Match; either with the headers every answer carries. */
-function fixedJson(document: object) {
+function fixedJson(document: object, standing: Readonly<Record<string, string>>) {
   const body = Buffer.from(JSON.stringify(document));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-  const standing: OutgoingHttpHeaders = { 'Cache-Control': KEYS_CACHE_CONTROL, ETag: etag, 'X-Content-Type-Options': 'nosniff' };
-  const full: OutgoingHttpHeaders = { ...standing, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length };
+  const both: OutgoingHttpHeaders = { ...standing, 'Cache-Control': KEYS_CACHE_CONTROL, ETag: etag };
+  const full: OutgoingHttpHeaders = { ...both, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length };
   return (request: IncomingMessage, response: ServerResponse) => {
     const requestId = requestIdFrom(request.headers['x-request-id']);
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch && matchesEtag(ifNoneMatch, etag)) {
-      response.writeHead(304, { ...standing, 'X-Request-Id': requestId }).end();
+      response.writeHead(304, { ...both, 'X-Request-Id': requestId }).end();
     } else {
       response.writeHead(200, { ...full, 'X-Request-Id': requestId }).end(request.method === 'HEAD' ? undefined : body);
     }
