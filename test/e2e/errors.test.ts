@@ -258,6 +258,9 @@ describe('requests Node refuses before any route runs', () => {
     const [head = '', body = ''] = answer.split('\r\n\r\n');
     expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     expect(head.toLowerCase()).toContain('content-type: application/json');
+    for (const header of ['x-content-type-options: nosniff', 'x-frame-options: deny', "content-security-policy: default-src 'none'; frame-ancestors 'none'"]) {
+      expect(head.toLowerCase()).toContain(header);
+    }
     expect(JSON.parse(body)).toEqual({ error: expect.any(String), code: 'invalid_request' });
   });
 });

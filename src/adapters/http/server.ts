@@ -2,6 +2,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestHandler } from './app.js';
+import { standingHeaders } from './standing-headers.js';
 
 /** Slow clients (SPEC §4): headers within 10 s, the whole request within 30 s. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -37,6 +38,11 @@ export async function listen(handle: RequestHandler, port: number, host: string)
   };
 }
 
+/** The standing headers without HSTS, which needs the issuer: a refused request gets no further than this. */
+const RAW_STANDING_HEADERS = Object.entries(standingHeaders('http:'))
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('');
+
 /** What Node refuses before any route runs, by its parser's or its own error code. */
 const CLIENT_ERRORS: Record<string, [status: number, message: string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request headers are too large'],
@@ -56,7 +62,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   const body = JSON.stringify({ error: message, code: 'invalid_request' });
   socket.write(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+      `Cache-Control: no-store\r\n${RAW_STANDING_HEADERS}Connection: close\r\n\r\n${body}`,
   );
   socket.destroy(error);
 }
