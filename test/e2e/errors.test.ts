@@ -2,7 +2,6 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { base64url, decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import {
   registerAndLogin,
 } from '../support/flows.js';
 import type { Session } from '../support/flows.js';
-import { get, send, startTestServer, uniqueEmail } from '../support/server.js';
+import { exchangeRaw, get, send, startTestServer, uniqueEmail } from '../support/server.js';
 import type { TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -238,23 +237,12 @@ async function insertUsers(count: number, org: string): Promise<void> {
   await server.db.batchInsert('users', rows, 100);
 }
 
-/** Writes `request` as is on a new connection; resolves with all the server sent before closing it. */
-function exchangeRaw(request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let answer = '';
-    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1', () => socket.write(request));
-    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
-    socket.on('error', (error) => (answer ? undefined : reject(error)));
-    socket.on('close', () => resolve(answer));
-  });
-}
-
 describe('requests Node refuses before any route runs', () => {
   it.each([
     ['headers over 16 KiB', `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
     ['a malformed request line', 'NOT HTTP AT ALL\r\n\r\n', 400],
   ])('answers %s in the API error shape, then closes', async (_case, request, status) => {
-    const answer = await exchangeRaw(request);
+    const answer = await exchangeRaw(server.baseUrl, request);
     const [head = '', body = ''] = answer.split('\r\n\r\n');
     expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     expect(head.toLowerCase()).toContain('content-type: application/json');

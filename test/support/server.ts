@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
@@ -112,4 +113,15 @@ export async function get(url: string, token?: string): Promise<{ status: number
 async function readJson(response: Response): Promise<unknown> {
   const text = await response.text();
   return text ? JSON.parse(text) : undefined;
+}
+
+/** Writes `request` as is on a new connection to the server; resolves with all it sent before closing it. */
+export function exchangeRaw(baseUrl: string, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1', () => socket.write(request));
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+    socket.on('error', (error) => (answer ? undefined : reject(error)));
+    socket.on('close', () => resolve(answer));
+  });
 }

@@ -9,10 +9,10 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Tags each request with an id (a caller's X-Request-Id if it is sane), its client IP and
- * an audit log, and sets the headers every answer carries (`standing`). Auth answers must never be
- * cached by browsers or proxies (RFC 6749 §5.1); public key documents override this.
- * Nothing to do after `next`, so no `async` layer: each one costs every request a
- * promise and a turn of the microtask queue.
+ * an audit log, and sets the headers every answer carries (`standing`). Auth answers must
+ * never be cached by browsers or proxies (RFC 6749 §5.1); the public key documents, which
+ * may be, never reach Koa (public-documents.ts). Nothing to do after `next`, so no
+ * `async` layer: each one costs every request a promise and a turn of the microtask queue.
  */
 export function requestContext(logger: Logger, trustedHops: number, standing: Readonly<Record<string, string>>) {
   return function tagRequest(ctx: Context, next: Next): Promise<void> {

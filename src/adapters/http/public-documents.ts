@@ -17,8 +17,9 @@ const KEYS_CACHE_CONTROL = 'public, max-age=300';
  * they are fixed at start-up: bytes and headers are built once, and an answer is one
  * `writeHead` and one `end`. Through Koa, its context, middleware and per-header calls
  * cost more than the answer itself (BENCHMARKS.md). `answer` takes GET and HEAD of their
- * paths as @koa/router matched them (any letter case, one trailing slash allowed) and
- * leaves every other request, and every other method on these paths, to Koa.
+ * paths as @koa/router matched them (any letter case, one trailing slash allowed, the
+ * target in origin or absolute form) and leaves every other request, and every other
+ * method on these paths, to Koa.
  */
 export function publicDocuments(options: DiscoveryOptions, standing: Readonly<Record<string, string>>) {
   const jwks = fixedJson(options.jwks, standing);
@@ -56,11 +57,23 @@ function discovery(options: DiscoveryOptions): object {
   };
 }
 
-/** The path without its query, lower-cased, less one trailing slash. */
-function documentPath(url: string): string {
-  const query = url.indexOf('?');
-  const path = (query < 0 ? url : url.slice(0, query)).toLowerCase();
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+/**
+ * The request target's path as Koa read it for the router: of an absolute-form target
+ * (`GET http://host/path`, RFC 9112 §3.2.2), what follows the authority; without query
+ * or fragment; lower-cased, less one trailing slash.
+ */
+function documentPath(target: string): string {
+  const path = target.startsWith('/') ? target : afterAuthority(target);
+  const end = path.search(/[?#]/);
+  const bare = (end < 0 ? path : path.slice(0, end)).toLowerCase();
+  return bare.length > 1 && bare.endsWith('/') ? bare.slice(0, -1) : bare;
+}
+
+function afterAuthority(target: string): string {
+  const scheme = target.indexOf('://');
+  if (scheme < 0) return target;
+  const slash = target.indexOf('/', scheme + 3);
+  return slash < 0 ? '/' : target.slice(slash);
 }
 
 /** A document's answer: 200 with its bytes, or 304 to a matching If-None-Match; either with the headers every answer carries. */
