@@ -30,6 +30,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const MAX_WARMUP_SECONDS = 10;
+/** Longer than 2,000 logins take on a slow host (about 40 s). */
+const MAX_AMOUNT_SECONDS = 180;
 const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** The server's own default (one process per core, within a container's CPU quota); bare Koa runs with as many. */
@@ -93,13 +95,13 @@ const BASELINES = {
  * 51,000 to 71,000 req/s within a minute (BENCHMARKS.md).
  */
 async function interleaved(baseline, scenarios) {
-  let before = await baseline.measure();
+  let before = mustBeSound(`${baseline.name} window`, await baseline.measure());
   const windows = new Map(scenarios.map((scenario) => [scenario, []]));
   const baselineWindows = [before];
   for (let round = 0; round < ROUNDS; round++) {
     for (const scenario of scenarios) {
-      const measured = await scenario.measure();
-      const after = await baseline.measure();
+      const measured = mustBeSound(`${scenario.name} window`, await scenario.measure(), { answersOnly: true });
+      const after = mustBeSound(`${baseline.name} window`, await baseline.measure());
       windows.get(scenario).push({ ...measured, baseline: (before.rps + after.rps) / 2 });
       baselineWindows.push(after);
       before = after;
@@ -108,6 +110,17 @@ async function interleaved(baseline, scenarios) {
   const rates = baselineWindows.map((window) => window.rps.toFixed(0)).join(', ');
   console.log(`    baseline ${baseline.name}: ${rates}`);
   return Object.fromEntries(scenarios.map((scenario) => [scenario.name, combine(scenario, windows.get(scenario), baselineWindows)]));
+}
+
+/**
+ * A window that measured nothing, or a baseline that answered anything but 2xx, would make
+ * a ratio of nothing (a dead bare Koa would have every ratio pass): the run stops there.
+ * A scenario's own non-2xx answers are counted and reported, and fail the run at its end.
+ */
+function mustBeSound(what, window, { answersOnly = false } = {}) {
+  if (!(window.rps > 0)) throw new Error(`${what} measured nothing`);
+  if (!answersOnly && (window.non2xx ?? 0) + (window.errors ?? 0) > 0) throw new Error(`${what} had ${window.non2xx} non-2xx answers and ${window.errors} errors`);
+  return window;
 }
 
 /**
@@ -141,9 +154,13 @@ function combine(scenario, windows, baselineWindows) {
 /** A bare Koa server for the shape's me and jwks baselines, warmed up like any load; `use` gets its baseline. */
 async function withBareKoa(use) {
   const child = fork(join(import.meta.dirname, 'bare-koa.mjs'), { stdio: 'ignore', env: { ...process.env, WORKERS: String(WORKERS) } });
-  const port = await new Promise((done) => child.once('message', (message) => done(message.port)));
+  const port = await new Promise((done, fail) => {
+    child.once('message', (message) => done(message.port));
+    child.once('exit', (code) => fail(new Error(`bare Koa exited with ${code} before it listened`)));
+  });
   try {
     const koa = await warmed('bare Koa', { url: `http://127.0.0.1:${port}/` });
+    mustBeSound('bare Koa warm-up', { ...koa.warmup, rps: koa.warmup.requests });
     return await use({ name: BASELINES.me.name, measure: koa.measure });
   } finally {
     child.kill('SIGTERM');
@@ -209,8 +226,8 @@ async function warmed(name, target, prepare = async () => {}) {
   await settle(warmup.rps.at(-1));
   const rates = warmup.rps.map((rps) => rps.toFixed(0)).join(' then ');
   console.log(`  ${name}: warmed up with ${warmup.requests} answers at ${rates} req/s (non-2xx ${warmup.non2xx}, errors ${warmup.errors})`);
-  const measure = async () => {
-    await prepare();
+  const measure = async ({ prepared = false } = {}) => {
+    if (!prepared) await prepare();
     const latencies = [];
     const instance = autocannon({ ...options, duration: LEAD_IN_SECONDS + SECONDS });
     const from = performance.now() + LEAD_IN_SECONDS * 1000;
@@ -222,7 +239,8 @@ async function warmed(name, target, prepare = async () => {}) {
     const result = await instance;
     const rps = latencies.length / SECONDS;
     await settle(rps);
-    return { rps, latencies, non2xx: result.non2xx, errors: result.errors + result.timeouts, total: latencies.length };
+    // autocannon counts a timeout among its errors too.
+    return { rps, latencies, non2xx: result.non2xx, errors: result.errors, total: latencies.length };
   };
   return { name, warmup, measure };
 }
@@ -246,15 +264,25 @@ async function warmUp(options, prepare) {
   const answered = total((r) => r.requests.total);
   if (answered < WARMUP_REQUESTS) {
     await prepare();
-    rounds.push(await autocannon({ ...options, amount: Math.max(WARMUP_REQUESTS - answered, options.connections) }));
+    rounds.push(await capped(autocannon({ ...options, amount: Math.max(WARMUP_REQUESTS - answered, options.connections) })));
   }
   return {
     requests: total((r) => r.requests.total),
     // Kept in the results: the rate while cold, second by second (and the rest), beside the measured one.
     rps: rounds.map(rate),
     non2xx: total((r) => r.non2xx),
-    errors: total((r) => r.errors + r.timeouts),
+    errors: total((r) => r.errors),
   };
+}
+
+/** A server that stops answering must not hold a run by its count of answers for long: it ends after MAX_AMOUNT_SECONDS. */
+async function capped(instance) {
+  const cap = setTimeout(() => instance.stop(), MAX_AMOUNT_SECONDS * 1000);
+  try {
+    return await instance;
+  } finally {
+    clearTimeout(cap);
+  }
 }
 
 /**
@@ -307,7 +335,11 @@ function recycle(pool) {
 function tokenPool(api, users) {
   const pool = [];
   const topUp = async () => {
-    for (let i = 0; pool.length < CONNECTIONS * 2; i++) pool.push((await post(`${api}/login`, { email: users[i % users.length].email, password: PASSWORD })).body.refresh_token);
+    for (let i = 0; pool.length < CONNECTIONS * 2; i++) {
+      const login = await post(`${api}/login`, { email: users[i % users.length].email, password: PASSWORD });
+      if (login.status !== 200) throw new Error(`login for a fresh refresh token failed: ${login.status} ${JSON.stringify(login.body)}`);
+      pool.push(login.body.refresh_token);
+    }
   };
   return { pool, topUp };
 }
@@ -408,10 +440,13 @@ function peakRss(pid) {
 async function twoInstances(env, users, first) {
   const second = await startServer(env);
   try {
-    const both = async ({ requests, prepare }) => {
+    const both = async ({ requests, prepare = async () => {} }) => {
       const site = (server) => server.api.replace('/api/v1/auth', '');
       const loads = await Promise.all([first, second].map((server) => warmed(site(server), { url: site(server), requests, connections: CONNECTIONS / 2 }, prepare)));
-      const [a, b] = (await Promise.all(loads.map((load) => load.measure()))).map((window, i) => combine(loads[i], [window]));
+      // One top-up for both, so that their windows start together.
+      await prepare();
+      const windows = await Promise.all(loads.map((load) => load.measure({ prepared: true })));
+      const [a, b] = windows.map((window, i) => combine(loads[i], [mustBeSound(`${loads[i].name} window`, window, { answersOnly: true })]));
       return { rps: a.rps + b.rps, p50: Math.max(a.p50, b.p50), p99: Math.max(a.p99, b.p99), non2xx: a.non2xx + b.non2xx, errors: a.errors + b.errors };
     };
     const refresh = await both(refreshRequests(first.api, users));
@@ -508,7 +543,7 @@ function report(baselines, results) {
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, leadInSeconds: LEAD_IN_SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ code, machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
-  const failed = results.flatMap((r) => Object.values(r.scenarios).filter((s) => s.non2xx + s.errors > 0));
+  const failed = results.flatMap((r) => [...Object.values(r.scenarios), ...Object.values(r.twoInstances ?? {})].filter((s) => s.non2xx + s.errors > 0));
   if (failed.length > 0) {
     console.error('some scenarios had non-2xx answers or errors: not a valid result');
     process.exitCode = 1;
