@@ -181,9 +181,10 @@ async function benchShape(shape) {
     const scenarios = {};
     Object.assign(scenarios, await interleaved(BASELINES.login, [await load('login', { requests: loginRequests(users) })]));
     Object.assign(scenarios, await interleaved(BASELINES.refresh, [await load('refresh', refreshRequests(server.api, users))]));
-    const me = await load('me', { requests: meRequests(users) });
-    const jwks = await load('jwks', { requests: [{ method: 'GET', path: '/api/v1/auth/jwks' }] });
+    // Bare Koa warms up first: the scenarios' own warm-ups then end right before their windows.
     const bareKoaWindows = await withBareKoa(async (bareKoa) => {
+      const me = await load('me', { requests: meRequests(users) });
+      const jwks = await load('jwks', { requests: [{ method: 'GET', path: '/api/v1/auth/jwks' }] });
       Object.assign(scenarios, await interleaved(bareKoa, [me, jwks]));
       return scenarios.me.baselineWindows;
     });
