@@ -36,7 +36,9 @@ export async function refresh(deps: Deps, presented: string, ctx: RequestContext
     const user = await activeOwner(deps, found, now);
     if (decision.kind === 'replay') return issueTokens(deps, user, successorToken);
     const next = { ...found, hash: successorHash, createdAt: now, consumedAt: null, revokedAt: null };
-    if (await tokens.rotate(hash, next, now)) return issueTokens(deps, user, successorToken);
+    // Signed while the rotation commits; a rotation lost to a concurrent one discards it unseen.
+    const [rotated, issued] = await Promise.all([tokens.rotate(hash, next, now), issueTokens(deps, user, successorToken)]);
+    if (rotated) return issued;
   }
   throw new InvalidToken('Refresh token is invalid');
 }
