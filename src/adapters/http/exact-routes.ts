@@ -6,10 +6,9 @@ import compose from 'koa-compose';
  * The router's routes, with a shortcut for those without parameters. @koa/router tests
  * every route's pattern and composes the matched chain on each request; measured on
  * `GET /jwks` when Koa still served it, that was about a sixth of the server's time per
- * request. A route without
- * parameters is found by one Map lookup instead, its chain composed once at start-up.
- * Anything else (parameters, a trailing slash, other letter case, an unknown method)
- * goes through @koa/router exactly as before.
+ * request. A route without parameters is found by one Map lookup instead, its chain
+ * composed once at start-up. Anything else (parameters, a trailing slash, other letter
+ * case, an unknown method) goes through @koa/router exactly as before.
  */
 export function exactRoutes(router: Router): Middleware {
   const routes = router.routes() as Middleware;

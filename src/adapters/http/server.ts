@@ -2,7 +2,7 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestHandler } from './app.js';
-import { standingHeaders } from './standing-headers.js';
+import { NO_SNIFFING_OR_FRAMING } from './standing-headers.js';
 
 /** Slow clients (SPEC §4): headers within 10 s, the whole request within 30 s. */
 const HEADERS_TIMEOUT_MS = 10_000;
@@ -38,8 +38,8 @@ export async function listen(handle: RequestHandler, port: number, host: string)
   };
 }
 
-/** The standing headers without HSTS, which needs the issuer: a refused request gets no further than this. */
-const RAW_STANDING_HEADERS = Object.entries(standingHeaders('http:'))
+/** A refused request reaches no route, and gets what every answer carries but HSTS (which needs the issuer). */
+const RAW_STANDING_HEADERS = Object.entries(NO_SNIFFING_OR_FRAMING)
   .map(([name, value]) => `${name}: ${value}\r\n`)
   .join('');
 
