@@ -215,8 +215,9 @@ const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 /**
  * A load, warmed up: `measure` runs one measured window of it, counting the answers that
  * arrive in its last SECONDS: its first second (LEAD_IN_SECONDS) runs the same load
- * unmeasured, as connections open and the server's heap grows back after a pause (a
- * server's first window of `me` ran at 0.42–0.58 of bare Koa, its next ones at 0.61–0.74).
+ * unmeasured, as connections open and the server settles after a pause. With neither this
+ * nor bare Koa warming up before `me` (see `benchShape`), a server's first window of `me`
+ * ran at 0.42–0.58 of bare Koa, its next ones at 0.61–0.74.
  * autocannon's own percentiles have a resolution of 1 ms, too coarse for answers that
  * take one or two, so each response's time is kept. The warm-up's answers are not timed,
  * but its non-2xx answers and errors still count.
