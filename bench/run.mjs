@@ -160,7 +160,7 @@ async function withBareKoa(use) {
   });
   try {
     const koa = await warmed('bare Koa', { url: `http://127.0.0.1:${port}/` });
-    mustBeSound('bare Koa warm-up', { ...koa.warmup, rps: koa.warmup.requests });
+    mustBeSound('bare Koa warm-up', { ...koa.warmup, rps: koa.warmup.rps.at(-1) });
     return await use({ name: BASELINES.me.name, measure: koa.measure });
   } finally {
     child.kill('SIGTERM');
