@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import cores from '../dist/src/adapters/config/cores.cjs';
 import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
+import { accountsOf, combine, interleaved, invalidScenarios, mustBeSound, non2xxStatuses, stillClimbing, statusesOf, tailRatio, tally } from './method.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** One measured window; every ratio scenario gets ROUNDS of them, each between two of its baseline's. */
@@ -86,72 +87,6 @@ const BASELINES = {
   jwks: { name: 'bare Koa req/s' },
 };
 
-/**
- * Measures warmed-up scenarios in windows that alternate with their baseline's: baseline,
- * each scenario in turn with a baseline window after it, ROUNDS times. Each scenario
- * window's baseline is the mean of the two windows either side of it, and its ratio is
- * its answers per second over all its windows to the mean of those. One 6 s window
- * between two baselines was at the mercy of this host's drift: bare Koa alone moved from
- * 51,000 to 71,000 req/s within a minute (BENCHMARKS.md).
- */
-async function interleaved(baseline, scenarios) {
-  let before = mustBeSound(`${baseline.name} window`, await baseline.measure());
-  const windows = new Map(scenarios.map((scenario) => [scenario, []]));
-  const baselineWindows = [before];
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const scenario of scenarios) {
-      const measured = mustBeSound(`${scenario.name} window`, await scenario.measure(), { answersOnly: true });
-      const after = mustBeSound(`${baseline.name} window`, await baseline.measure());
-      windows.get(scenario).push({ ...measured, baseline: (before.rps + after.rps) / 2 });
-      baselineWindows.push(after);
-      before = after;
-    }
-  }
-  const rates = baselineWindows.map((window) => window.rps.toFixed(0)).join(', ');
-  console.log(`    baseline ${baseline.name}: ${rates}`);
-  return Object.fromEntries(scenarios.map((scenario) => [scenario.name, combine(scenario, windows.get(scenario), baselineWindows)]));
-}
-
-/**
- * A window that measured nothing, or a baseline that answered anything but 2xx, would make
- * a ratio of nothing (a dead bare Koa would have every ratio pass): the run stops there.
- * A scenario's own non-2xx answers are counted and reported, and fail the run at its end.
- */
-function mustBeSound(what, window, { answersOnly = false } = {}) {
-  if (!(window.rps > 0)) throw new Error(`${what} measured nothing`);
-  if (!answersOnly && (window.non2xx ?? 0) + (window.errors ?? 0) > 0) throw new Error(`${what} had ${window.non2xx} non-2xx answers and ${window.errors} errors`);
-  return window;
-}
-
-/**
- * One scenario's windows as one result: rates averaged (the windows are equally long),
- * every answer's latency pooled; with `baselineWindows`, the ratio to the baseline.
- */
-function combine(scenario, windows, baselineWindows) {
-  const mean = (values) => values.reduce((sum, value) => sum + value, 0) / values.length;
-  const count = (field) => windows.reduce((sum, window) => sum + window[field], 0);
-  const result = {
-    rps: mean(windows.map((window) => window.rps)),
-    ...percentiles(windows.flatMap((window) => window.latencies)),
-    non2xx: count('non2xx') + scenario.warmup.non2xx,
-    non2xxStatuses: tally([...windows, scenario.warmup].map((window) => window.non2xxStatuses)),
-    errors: count('errors') + scenario.warmup.errors,
-    total: count('total'),
-    warmupRequests: scenario.warmup.requests,
-    warmupRps: scenario.warmup.rps,
-  };
-  let ratio = '';
-  if (baselineWindows) {
-    result.baseline = mean(windows.map((window) => window.baseline));
-    result.ratio = result.rps / result.baseline;
-    result.windowRatios = windows.map((window) => window.rps / window.baseline);
-    result.baselineWindows = baselineWindows.map(({ latencies, ...window }) => (latencies ? { ...window, ...percentiles(latencies) } : window));
-    ratio = `, ratio ${result.ratio.toFixed(2)} (windows ${result.windowRatios.map((r) => r.toFixed(2)).join(', ')})`;
-  }
-  console.log(`  ${scenario.name}: ${result.rps.toFixed(0)} req/s${ratio}, p50 ${result.p50} ms, p99 ${result.p99} ms, non-2xx ${result.non2xx}${statusesOf(result)}, errors ${result.errors}`);
-  return result;
-}
-
 /** A bare Koa server for the shape's me and jwks baselines, warmed up like any load; `use` gets its baseline. */
 async function withBareKoa(use) {
   const child = fork(join(import.meta.dirname, 'bare-koa.mjs'), { stdio: 'ignore', env: { ...process.env, WORKERS: String(WORKERS) } });
@@ -180,13 +115,13 @@ async function benchShape(shape) {
     const load = (name, { prepare, ...target }) => warmed(name, { url: site, ...target }, prepare);
     const users = await seedUsers(server.api);
     const scenarios = {};
-    Object.assign(scenarios, await interleaved(BASELINES.login, [await load('login', loginRequests(users))]));
-    Object.assign(scenarios, await interleaved(BASELINES.refresh, [await load('refresh', refreshRequests(server.api, users))]));
+    Object.assign(scenarios, await interleaved(BASELINES.login, [await load('login', loginRequests(users))], ROUNDS));
+    Object.assign(scenarios, await interleaved(BASELINES.refresh, [await load('refresh', refreshRequests(server.api, users))], ROUNDS));
     // Bare Koa warms up first: the scenarios' own warm-ups then end right before their windows.
     const bareKoaWindows = await withBareKoa(async (bareKoa) => {
       const me = await load('me', { requests: meRequests(users) });
       const jwks = await load('jwks', { requests: [{ method: 'GET', path: '/api/v1/auth/jwks' }] });
-      Object.assign(scenarios, await interleaved(bareKoa, [me, jwks]));
+      Object.assign(scenarios, await interleaved(bareKoa, [me, jwks], ROUNDS));
       return scenarios.me.baselineWindows;
     });
     const mix = await load('mix (70% me, 20% refresh, 5% login, 5% jwks)', mixRequests(server.api, users));
@@ -210,8 +145,6 @@ async function benchShape(shape) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 
 /**
  * A load, warmed up: `measure` runs one measured window of it, counting the answers that
@@ -258,8 +191,7 @@ async function warmed(name, target, prepare = async () => {}) {
 async function warmUp(options, prepare) {
   const rounds = [];
   const rate = (round) => round.requests.average;
-  const climbing = () => rounds.slice(0, -1).every((earlier) => rate(rounds.at(-1)) > 1.05 * rate(earlier));
-  while (rounds.length < WARMUP_SECONDS || (climbing() && rounds.length < MAX_WARMUP_SECONDS)) {
+  while (rounds.length < WARMUP_SECONDS || (stillClimbing(rounds.map(rate)) && rounds.length < MAX_WARMUP_SECONDS)) {
     await prepare();
     rounds.push(await autocannon({ ...options, duration: 1 }));
   }
@@ -279,22 +211,6 @@ async function warmUp(options, prepare) {
   };
 }
 
-/** An autocannon run's non-2xx answers by status (`{ 429: 1 }`): what a failed run was told. */
-function non2xxStatuses(run) {
-  return Object.fromEntries(Object.entries(run.statusCodeStats ?? {}).filter(([status]) => !status.startsWith('2')).map(([status, { count }]) => [status, count]));
-}
-
-function tally(countsByStatus) {
-  const total = {};
-  for (const counts of countsByStatus) for (const [status, count] of Object.entries(counts)) total[status] = (total[status] ?? 0) + count;
-  return total;
-}
-
-const statusesOf = ({ non2xxStatuses: counts }) => {
-  const entries = Object.entries(counts);
-  return entries.length === 0 ? '' : ` (${entries.map(([status, count]) => `${status} ×${count}`).join(', ')})`;
-};
-
 /** A server that stops answering must not hold a run by its count of answers for long: it ends after MAX_AMOUNT_SECONDS. */
 async function capped(instance) {
   const cap = setTimeout(() => instance.stop(), MAX_AMOUNT_SECONDS * 1000);
@@ -313,12 +229,6 @@ async function capped(instance) {
 function settle(rps) {
   const seconds = Math.max(0.2, (1.5 * CONNECTIONS) / Math.max(rps, 1));
   return new Promise((done) => setTimeout(done, Math.min(seconds, 5) * 1000));
-}
-
-function percentiles(latencies) {
-  const sorted = latencies.sort((a, b) => a - b);
-  const at = (p) => Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0).toFixed(2));
-  return { p50: at(50), p99: at(99) };
 }
 
 // --- request shapes --------------------------------------------------------
@@ -350,11 +260,7 @@ function loginRequest(user) {
  */
 function loginRequests(users) {
   let clients = 0;
-  const accountsOf = (client) => {
-    const own = users.filter((_, i) => i % CONNECTIONS === client % CONNECTIONS);
-    return own.length > 0 ? own : [users[client % users.length]];
-  };
-  return { setupClient: (client) => client.setRequests(accountsOf(clients++).map(loginRequest)) };
+  return { setupClient: (client) => client.setRequests(accountsOf(users, CONNECTIONS, clients++).map(loginRequest)) };
 }
 
 /** Every request presents a never-used token: each answer's successor goes back into the pool. */
@@ -585,9 +491,9 @@ function report(baselines, results) {
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, leadInSeconds: LEAD_IN_SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ code, machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);
-  const failed = results.flatMap((r) => [...Object.values(r.scenarios), ...Object.values(r.twoInstances ?? {})].filter((s) => s.non2xx + s.errors > 0));
+  const failed = invalidScenarios(results);
   if (failed.length > 0) {
-    console.error('some scenarios had non-2xx answers or errors: not a valid result');
+    console.error(`non-2xx answers or errors in ${failed.join(', ')}: not a valid result`);
     process.exitCode = 1;
   }
 }
