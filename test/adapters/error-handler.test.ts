@@ -50,6 +50,14 @@ describe('errorHandler', () => {
     expect(lines[2]).toMatchObject({ status: 503, repeatsSinceLastLine: 20 });
   });
 
+  it('answers a 503 with Retry-After, so that clients which retry wait a second first', async () => {
+    const base = await serve(recordingLogger().logger, { now: 0 }, () => new Unavailable('database'));
+    const reply = await fetch(`${base}/anything`);
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get('retry-after')).toBe('1');
+    expect(await reply.json()).toMatchObject({ code: 'unavailable' });
+  });
+
   it('logs a rarer cause of the same 503 within the second, rather than counting it into the flood', async () => {
     const { logger, lines } = recordingLogger();
     const base = await serve(logger, { now: 0 }, (path) => new Unavailable('password hashing', { cause: new Error(path === '/odd' ? 'answered out of shape' : 'saturated') }));

@@ -24,6 +24,12 @@ const STATUS: Record<ErrorCode, number> = {
   unavailable: 503,
 };
 
+/**
+ * Sent with every 503 (RFC 9110 §10.2.3): a store that does not answer, or hashing
+ * saturated by a flood, is back within seconds or is the operator's to mend, so a client
+ * that retries at once only adds to the load, and one that waits longer only waits.
+ */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 /** A 503's reason is logged at most this often: see `errorHandler`. */
 const UNAVAILABLE_LOG_INTERVAL_MS = 1_000;
 /** Reasons remembered at once; past it they are forgotten together (the next of each is logged). */
@@ -60,6 +66,7 @@ export function errorHandler(logger: Logger, now: () => number = () => performan
       ctx.body = { error: message, code };
       if (status === 401) ctx.set('WWW-Authenticate', challenge(error));
       if (error instanceof TooManyRequests) ctx.set('Retry-After', String(error.retryAfterSeconds));
+      if (status === 503) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     }
   };
 }
