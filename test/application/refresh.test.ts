@@ -4,7 +4,8 @@ import { logout } from '../../src/application/logout.js';
 import { refresh } from '../../src/application/refresh.js';
 import type { RefreshToken } from '../../src/domain/refresh-token.js';
 import { InvalidToken, TokenExpired, TokenReused, UserSuspended } from '../../src/domain/errors.js';
-import { InspectableTokenStore, makeContext, makeDeps, PASSWORD, seedRefreshToken, seedUser } from '../support/fakes.js';
+import type { AccessClaims } from '../../src/application/ports.js';
+import { FakeClock, FakeSigner, InspectableTokenStore, makeContext, makeDeps, PASSWORD, seedRefreshToken, seedUser } from '../support/fakes.js';
 import type { DepsOverrides, TestDeps } from '../support/fakes.js';
 
 /** A token store where something else happens just before each rotation (a concurrent request). */
@@ -16,6 +17,19 @@ class InterleavedTokenStore extends InspectableTokenStore {
     this.beforeRotate = undefined;
     if (hook) await hook();
     return super.rotate(parentHash, successor, now);
+  }
+}
+
+/** A signer that fails its next signature once `failNext` is set (a key or thread pool gone wrong). */
+class FlakySigner extends FakeSigner {
+  failNext = false;
+
+  override async sign(claims: AccessClaims): Promise<string> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('signing failed');
+    }
+    return super.sign(claims);
   }
 }
 
@@ -128,6 +142,18 @@ describe('refresh', () => {
       await expect(refresh(deps, next.refreshToken, makeContext())).rejects.toBeInstanceOf(InvalidToken);
     });
 
+    it('takes the retry of a refresh whose signing failed after its rotation committed as reuse, without grace', async () => {
+      const clock = new FakeClock();
+      const signer = new FlakySigner(clock);
+      const { deps, pair } = await loggedIn({ clock, signer });
+      signer.failNext = true;
+
+      await expect(refresh(deps, pair.refreshToken, makeContext())).rejects.toThrow('signing failed');
+
+      await expect(refresh(deps, pair.refreshToken, makeContext())).rejects.toBeInstanceOf(TokenReused);
+      expect((await deps.tokens.all()).every((token) => token.revokedAt !== null)).toBe(true);
+    });
+
     it('reports reuse over revocation for a token that is both consumed and revoked', async () => {
       const { deps, pair } = await loggedIn();
       await refresh(deps, pair.refreshToken, makeContext());
@@ -197,6 +223,22 @@ describe('refresh', () => {
 
       await expect(refresh(deps, pair.refreshToken, makeContext())).rejects.toBeInstanceOf(TokenReused);
       expect((await stored(deps, third.refreshToken))?.revokedAt).not.toBeNull();
+    });
+
+    it('lets a client retry a refresh whose signing failed after its rotation committed: the retry is a replay', async () => {
+      const clock = new FakeClock();
+      const signer = new FlakySigner(clock);
+      const { deps, user, pair } = await loggedIn({ settings, clock, signer });
+      signer.failNext = true;
+
+      await expect(refresh(deps, pair.refreshToken, makeContext())).rejects.toThrow('signing failed');
+      expect((await stored(deps, pair.refreshToken))?.consumedAt).not.toBeNull();
+      clock.advanceSeconds(1);
+      const retried = await refresh(deps, pair.refreshToken, makeContext());
+
+      expect(await deps.signer.verify(retried.accessToken)).toMatchObject({ sub: user.id });
+      expect(await stored(deps, retried.refreshToken)).toMatchObject({ consumedAt: null, revokedAt: null });
+      expect((await deps.tokens.all()).filter((token) => token.consumedAt === null)).toHaveLength(1);
     });
 
     it('still checks the owner on a replay', async () => {
