@@ -90,7 +90,7 @@ export const statusesOf = ({ non2xxStatuses: counts }) => {
   return entries.length === 0 ? '' : ` (${entries.map(([status, count]) => `${status} ×${count}`).join(', ')})`;
 };
 
-/** `me`'s p99 over its p50 (target ≤ 5). */
+/** A window's p99 over its p50: `me`'s tail (target ≤ 5), and bare Koa's beside it. */
 export const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 
 /**
@@ -104,12 +104,24 @@ export function stillClimbing(rates) {
 
 /**
  * The accounts one login connection logs in as: every `connections`-th, so that no two
- * connections share one and no account ever has two logins in flight (with fewer accounts
- * than connections, one each, shared).
+ * connections share one and no account ever has two logins in flight. With fewer accounts
+ * than connections, one each, shared by at most ⌈connections / accounts⌉ connections;
+ * a later run's connections (numbered on) take the same as the first run's.
  */
 export function accountsOf(users, connections, client) {
-  const own = users.filter((_, i) => i % connections === client % connections);
-  return own.length > 0 ? own : [users[client % users.length]];
+  const slot = client % connections;
+  const own = users.filter((_, i) => i % connections === slot);
+  return own.length > 0 ? own : [users[slot % users.length]];
+}
+
+/**
+ * The accounts in turn, for the mix's logins: picked at random, six of 16 logins in flight
+ * landed on one account now and then, and the sixth was refused (429) as a guess racing
+ * past the lock would be (SPEC §4). No user's own logins look like that.
+ */
+export function inTurn(items) {
+  let next = 0;
+  return () => items[next++ % items.length];
 }
 
 /** The results that make a run invalid: any scenario, on one instance or two, with a non-2xx answer or an error. */

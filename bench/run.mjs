@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import cores from '../dist/src/adapters/config/cores.cjs';
 import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
-import { accountsOf, combine, interleaved, invalidScenarios, mustBeSound, non2xxStatuses, stillClimbing, statusesOf, tailRatio, tally } from './method.mjs';
+import { accountsOf, combine, interleaved, inTurn, invalidScenarios, mustBeSound, non2xxStatuses, stillClimbing, statusesOf, tailRatio, tally } from './method.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** One measured window; every ratio scenario gets ROUNDS of them, each between two of its baseline's. */
@@ -236,16 +236,6 @@ function settle(rps) {
 /** A new object each time: autocannon writes content-length into the headers it is given. */
 const json = () => ({ 'content-type': 'application/json' });
 const pick = (items) => items[Math.floor(Math.random() * items.length)];
-
-/**
- * The accounts in turn, for the mix's logins: picked at random, six of 16 logins in flight
- * landed on one account now and then, and the sixth was refused (429) as a guess racing
- * past the lock would be (SPEC §4). No user's own logins look like that.
- */
-function inTurn(items) {
-  let next = 0;
-  return () => items[next++ % items.length];
-}
 
 function loginRequest(user) {
   return { method: 'POST', path: '/api/v1/auth/login', headers: json(), body: JSON.stringify({ email: user.email, password: PASSWORD }) };

@@ -36,7 +36,9 @@ export async function refresh(deps: Deps, presented: string, ctx: RequestContext
     const user = await activeOwner(deps, found, now);
     if (decision.kind === 'replay') return issueTokens(deps, user, successorToken);
     const next = { ...found, hash: successorHash, createdAt: now, consumedAt: null, revokedAt: null };
-    // Signed while the rotation commits; a rotation lost to a concurrent one discards it unseen.
+    // Signed while the rotation commits; a rotation lost to a concurrent one discards it
+    // unseen. A signature that fails once the rotation stands is a 500 whose retry is, like
+    // any answer lost on its way, a replay inside the grace window and reuse without one.
     const [rotated, issued] = await Promise.all([tokens.rotate(hash, next, now), issueTokens(deps, user, successorToken)]);
     if (rotated) return issued;
   }

@@ -149,9 +149,12 @@ describe('refresh', () => {
       signer.failNext = true;
 
       await expect(refresh(deps, pair.refreshToken, makeContext())).rejects.toThrow('signing failed');
+      const retry = makeContext();
 
-      await expect(refresh(deps, pair.refreshToken, makeContext())).rejects.toBeInstanceOf(TokenReused);
+      await expect(refresh(deps, pair.refreshToken, retry)).rejects.toBeInstanceOf(TokenReused);
       expect((await deps.tokens.all()).every((token) => token.revokedAt !== null)).toBe(true);
+      // As for any answer lost on its way: without a grace window, the retry reads as theft.
+      expect(retry.audit.names).toEqual(['refresh_reused']);
     });
 
     it('reports reuse over revocation for a token that is both consumed and revoked', async () => {

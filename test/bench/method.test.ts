@@ -1,5 +1,5 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { accountsOf, interleaved, invalidScenarios, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailRatio, tally } from '../../bench/method.mjs';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { accountsOf, interleaved, inTurn, invalidScenarios, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailRatio, tally } from '../../bench/method.mjs';
 
 /** A load whose windows measure `rates` in turn, recording each window in `log`. */
 function load(name: string, rates: number[], log: string[], window: object = {}) {
@@ -17,6 +17,9 @@ function load(name: string, rates: number[], log: string[], window: object = {})
 
 beforeEach(() => {
   vi.spyOn(console, 'log').mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 describe('interleaved windows', () => {
@@ -101,8 +104,16 @@ describe('the login load', () => {
     expect(accountsOf(users, 16, 16)).toEqual(perConnection[0]);
   });
 
-  it('gives each connection one account when there are fewer accounts than connections', () => {
-    expect(accountsOf(users.slice(0, 4), 16, 5)).toEqual(['user-1']);
+  it('gives each connection one account when there are fewer accounts than connections, the same in every run', () => {
+    const four = users.slice(0, 4);
+    expect(accountsOf(four, 16, 5)).toEqual(['user-1']);
+    expect(accountsOf(four, 6, 4)).toEqual(['user-0']);
+    expect(accountsOf(four, 6, 4 + 6)).toEqual(['user-0']);
+  });
+
+  it("takes the mix's accounts in turn, round and round", () => {
+    const next = inTurn(['a', 'b', 'c']);
+    expect([next(), next(), next(), next()]).toEqual(['a', 'b', 'c', 'a']);
   });
 });
 

@@ -25,9 +25,10 @@ const STATUS: Record<ErrorCode, number> = {
 };
 
 /**
- * Sent with every 503 (RFC 9110 §10.2.3): a store that does not answer, or hashing
- * saturated by a flood, is back within seconds or is the operator's to mend, so a client
- * that retries at once only adds to the load, and one that waits longer only waits.
+ * Sent with every `unavailable` error (503, RFC 9110 §10.2.3): a store that does not
+ * answer, or hashing saturated by a flood, is mostly back within seconds, and a client that
+ * retries at once only adds to the load. (`/ready`'s 503 is for probes, which keep their
+ * own pace.)
  */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 /** A 503's reason is logged at most this often: see `errorHandler`. */
