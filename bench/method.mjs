@@ -90,6 +90,14 @@ export const statusesOf = ({ non2xxStatuses: counts }) => {
   return entries.length === 0 ? '' : ` (${entries.map(([status, count]) => `${status} ×${count}`).join(', ')})`;
 };
 
+/** Issue 5's targets: each scenario's least ratio to its baseline, and `me`'s p99 over its p50 at most. */
+export const TARGETS = { login: 0.85, refresh: 0.5, me: 0.5, jwks: 0.8 };
+export const MAX_ME_TAIL = 5;
+
+/** Whether a ratio meets its scenario's target; a miss by a hair (0.849 for 0.85) is a miss. */
+export const meetsTarget = (scenario, ratio) => ratio >= TARGETS[scenario];
+export const tailMeetsTarget = (p99OverP50) => p99OverP50 <= MAX_ME_TAIL;
+
 /** A window's p99 over its p50: `me`'s tail (target ≤ 5), and bare Koa's beside it. */
 export const tailRatio = ({ p50, p99 }) => p99 / Math.max(p50, 0.001);
 

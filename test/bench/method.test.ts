@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { accountsOf, interleaved, inTurn, invalidScenarios, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailRatio, tally } from '../../bench/method.mjs';
+import { accountsOf, interleaved, inTurn, invalidScenarios, meetsTarget, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailMeetsTarget, tailRatio, tally } from '../../bench/method.mjs';
 
 /** A load whose windows measure `rates` in turn, recording each window in `log`. */
 function load(name: string, rates: number[], log: string[], window: object = {}) {
@@ -114,6 +114,21 @@ describe('the login load', () => {
   it("takes the mix's accounts in turn, round and round", () => {
     const next = inTurn(['a', 'b', 'c']);
     expect([next(), next(), next(), next()]).toEqual(['a', 'b', 'c', 'a']);
+  });
+});
+
+describe("issue 5's targets", () => {
+  it('marks a ratio below its target as a miss, a hair below included', () => {
+    expect(meetsTarget('login', 0.85)).toBe(true);
+    expect(meetsTarget('login', 0.849)).toBe(false);
+    expect(meetsTarget('refresh', 0.5)).toBe(true);
+    expect(meetsTarget('me', 0.499)).toBe(false);
+    expect(meetsTarget('jwks', 0.79)).toBe(false);
+  });
+
+  it("marks me's tail as a miss above 5 times its p50", () => {
+    expect(tailMeetsTarget(5)).toBe(true);
+    expect(tailMeetsTarget(5.01)).toBe(false);
   });
 });
 
