@@ -17,6 +17,7 @@ import { ChannelRateLimiter } from './adapters/cluster/channel-rate-limiter.js';
 import { PRIMARY_PID, startWorkers } from './adapters/cluster/workers.js';
 import type { SharedServices } from './adapters/cluster/workers.js';
 import { loadCommonPasswords } from './adapters/common-passwords.js';
+import cores from './adapters/config/cores.cjs';
 import { ConfigError, loadConfig, unreadYamlKeys } from './adapters/config/config.js';
 import type { Config } from './adapters/config/config.js';
 import { loadOrCreateKeyPair } from './adapters/crypto/key-files.js';
@@ -45,12 +46,13 @@ import { systemClock, uuidIds } from './adapters/system.js';
 const STARTUP_WAIT_MS = 30_000;
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /**
- * Password hashes admitted at once in the whole server. The thread pool runs as many as it
- * has threads (a cluster primary's: one per core, at most four, see start.cts); the others
- * wait in its queue, and take their 19 MiB only once they run. In a cluster the primary
- * hashes for every worker, so memory stays bounded whatever their count.
+ * Password hashes admitted at once in the whole server: as many as the most hashing threads
+ * it ever runs. The thread pool runs as many as it has threads (a cluster primary's: one
+ * per core, at most four, see start.cts); the others wait in its queue, and take their
+ * 19 MiB only once they run. In a cluster the primary hashes for every worker, so memory
+ * stays bounded whatever their count.
  */
-const HASHING_SLOTS = 4;
+const HASHING_SLOTS = cores.MOST_HASHING_THREADS;
 /** PostgreSQL connections of the whole server, shared out between workers (at least two each). */
 const DATABASE_POOL_SIZE = 10;
 

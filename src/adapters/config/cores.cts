@@ -29,7 +29,10 @@ function readIfPresent(path: string): string | undefined {
   }
 }
 
-/** Node's own thread pool size, and the most hashes the server admits at once (main.ts). */
+/**
+ * The most password hashes a server runs at once: the cap on its hashing threads, and the
+ * hashes it admits at once (main.ts), so that every thread finds one.
+ */
 const MOST_HASHING_THREADS = 4;
 
 /**
@@ -41,4 +44,4 @@ function hashingThreads(usable = usableCores()): number {
   return Math.min(usable, MOST_HASHING_THREADS);
 }
 
-export = { usableCores, hashingThreads };
+export = { usableCores, hashingThreads, MOST_HASHING_THREADS };
