@@ -68,6 +68,24 @@ export function combine(scenario, windows, baselineWindows) {
   return result;
 }
 
+/**
+ * Windows that ran at the same time, one per load (two instances sharing the traffic), as
+ * one result: their rates added, every answer's latency pooled, their counts (warm-ups
+ * included) added.
+ */
+export function together(loads, windows) {
+  const parts = loads.map((load, i) => combine(load, [windows[i]]));
+  const sum = (field) => parts.reduce((total, part) => total + part[field], 0);
+  return {
+    rps: sum('rps'),
+    ...percentiles(windows.flatMap((window) => window.latencies)),
+    non2xx: sum('non2xx'),
+    non2xxStatuses: tally(parts.map((part) => part.non2xxStatuses)),
+    errors: sum('errors'),
+    total: sum('total'),
+  };
+}
+
 export function percentiles(latencies) {
   const sorted = latencies.sort((a, b) => a - b);
   const at = (p) => Number((sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0).toFixed(2));

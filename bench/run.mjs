@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import cores from '../dist/src/adapters/config/cores.cjs';
 import { argon2VerifyRate, rs256Rate } from './baselines.mjs';
-import { accountsOf, combine, interleaved, inTurn, invalidScenarios, MAX_ME_TAIL, meetsTarget, mustBeSound, non2xxStatuses, stillClimbing, statusesOf, tailMeetsTarget, tailRatio, tally, TARGETS } from './method.mjs';
+import { accountsOf, combine, interleaved, inTurn, invalidScenarios, MAX_ME_TAIL, meetsTarget, mustBeSound, non2xxStatuses, stillClimbing, statusesOf, tailMeetsTarget, tailRatio, tally, TARGETS, together } from './method.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** One measured window; every ratio scenario gets ROUNDS of them, each between two of its baseline's. */
@@ -46,6 +46,8 @@ const PASSWORD = 'bench-Correct-Horse-5521';
 const ADMIN_PASSWORD = 'bench-admin-password-5521';
 
 async function main() {
+  // Read before anything runs: the code measured is the code built now, whatever is edited meanwhile.
+  const code = sourceVersion();
   console.log(`pico-auth bench: ${cpus().length} cores, Node ${process.version}, ${WORKERS} worker(s), ${ROUNDS} windows of ${SECONDS} s (after ${LEAD_IN_SECONDS} s unmeasured) per scenario, alternating with its baseline's, after a warm-up of at least ${WARMUP_SECONDS} s and ${WARMUP_REQUESTS} answers, ${CONNECTIONS} connections`);
   const shapes = [{ name: 'embedded (SQLite)', env: (dir) => ({ DATABASE_URL: `sqlite:${join(dir, 'auth.db')}` }) }];
   const { BENCH_DATABASE_URL: pg, BENCH_REDIS_URL: redis } = process.env;
@@ -55,7 +57,7 @@ async function main() {
     const rs256VerifyPerSec = await rs256Rate('verify', SECONDS);
     const results = [];
     for (const shape of shapes) results.push(await benchShape(shape));
-    report({ rs256VerifyPerSec }, results);
+    report(code, { rs256VerifyPerSec }, results);
   } finally {
     await own?.release();
   }
@@ -388,8 +390,7 @@ async function twoInstances(env, users, first) {
       // One top-up for both, so that their windows start together.
       await prepare();
       const windows = await Promise.all(loads.map((load) => load.measure({ prepared: true })));
-      const [a, b] = windows.map((window, i) => combine(loads[i], [mustBeSound(`${loads[i].name} window`, window, { answersOnly: true })]));
-      return { rps: a.rps + b.rps, p50: Math.max(a.p50, b.p50), p99: Math.max(a.p99, b.p99), non2xx: a.non2xx + b.non2xx, non2xxStatuses: tally([a.non2xxStatuses, b.non2xxStatuses]), errors: a.errors + b.errors };
+      return together(loads, windows.map((window, i) => mustBeSound(`${loads[i].name} window`, window, { answersOnly: true })));
     };
     const refresh = await both(refreshRequests(first.api, users));
     const me = await both({ requests: meRequests(users) });
@@ -446,7 +447,7 @@ function windows(scenarios) {
   return ratios.map(([name, scenario]) => `${name} ${scenario.windowRatios.map((r) => r.toFixed(2)).join(', ')}`).join('; ');
 }
 
-function report(baselines, results) {
+function report(code, baselines, results) {
   const lines = [
     `| shape | scenario | req/s | p50 ms | p99 ms | non-2xx | ratio | baseline (mean of its windows) | target |`,
     `|---|---|---:|---:|---:|---:|---:|---|---:|`,
@@ -478,7 +479,6 @@ function report(baselines, results) {
   console.log(`\n${table}\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const file = join(ROOT, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  const code = sourceVersion();
   const machine = { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version, workers: WORKERS, seconds: SECONDS, leadInSeconds: LEAD_IN_SECONDS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, warmupRequests: WARMUP_REQUESTS, connections: CONNECTIONS };
   writeFileSync(file, JSON.stringify({ code, machine, baselines, results, table }, null, 2));
   console.log(`written ${file}`);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { accountsOf, interleaved, inTurn, invalidScenarios, meetsTarget, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailMeetsTarget, tailRatio, tally } from '../../bench/method.mjs';
+import { accountsOf, interleaved, inTurn, invalidScenarios, meetsTarget, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailMeetsTarget, tailRatio, tally, together } from '../../bench/method.mjs';
 
 /** A load whose windows measure `rates` in turn, recording each window in `log`. */
 function load(name: string, rates: number[], log: string[], window: object = {}) {
@@ -69,6 +69,29 @@ describe('interleaved windows', () => {
     expect(login.non2xxStatuses).toEqual({ 429: 2, 503: 1 });
     expect(statusesOf(login)).toBe(' (429 ×2, 503 ×1)');
     expect(invalidScenarios([{ shape: 'embedded', scenarios: { login } }])).toEqual(['embedded: login']);
+  });
+});
+
+describe('two instances at once', () => {
+  it('adds their rates and counts, warm-ups included, and reads percentiles off all their answers pooled', () => {
+    const instance = (non2xx: number, statuses: Record<string, number>) => ({
+      name: 'instance',
+      warmup: { non2xx, errors: 0, non2xxStatuses: statuses, requests: 100, rps: [1] },
+    });
+    const window = (rps: number, latencies: number[], non2xx = 0) => ({ rps, latencies, non2xx, errors: 0, non2xxStatuses: non2xx ? { 503: non2xx } : {}, total: latencies.length });
+    const fast = Array.from({ length: 90 }, () => 1);
+    const slow = Array.from({ length: 10 }, () => 9);
+
+    const both = together([instance(0, {}), instance(1, { 429: 1 })], [window(900, fast), window(100, slow, 2)]);
+
+    expect(both.rps).toBe(1000);
+    expect(both.total).toBe(100);
+    // Pooled, p99 is the slow instance's; the larger of each one's own p50 would read 9 for p50 too.
+    expect(both.p50).toBe(1);
+    expect(both.p99).toBe(9);
+    expect(both.non2xx).toBe(3);
+    expect(both.non2xxStatuses).toEqual({ 429: 1, 503: 2 });
+    expect(both.errors).toBe(0);
   });
 });
 
