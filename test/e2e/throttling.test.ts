@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, NO_IP_LIMIT, PASSWORD, refreshWith, registerUser } from '../support/flows.js';
+import { expectError, expectThrottled, failedLoginVia, NO_IP_LIMIT, PASSWORD, refreshWith, registerUser } from '../support/flows.js';
 import type { Reply } from '../support/flows.js';
 import { get, send, startTestServer, uniqueEmail } from '../support/server.js';
 import type { TestServer } from '../support/server.js';
@@ -8,15 +8,6 @@ import type { TestServer } from '../support/server.js';
 // SPEC §4 "Throttling": per account (lockout) and per client IP (token bucket).
 
 const WRONG = 'not-the-password-0';
-
-function expectThrottled(reply: Reply, maxSeconds: number): number {
-  expectError(reply, 429, 'too_many_requests');
-  const retryAfter = reply.headers.get('retry-after') ?? '';
-  expect(retryAfter).toMatch(/^\d+$/);
-  expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-  expect(Number(retryAfter)).toBeLessThanOrEqual(maxSeconds);
-  return Number(retryAfter);
-}
 
 describe('per-account lockout (AUTH_LOCKOUT_THRESHOLD=2)', () => {
   let server: TestServer;
@@ -113,8 +104,7 @@ function behindProxies(hops: number): (forwardedFor: string) => Promise<Reply> {
     server = await startTestServer({ AUTH_IP_RATE_LIMIT: '2', AUTH_LOCKOUT_THRESHOLD: '0', AUTH_TRUST_PROXY: String(hops) });
   });
   afterAll(() => server?.stop());
-  return (forwardedFor) =>
-    send(`${server.api}/login`, { email: uniqueEmail('ghost'), password: WRONG }, { headers: { 'x-forwarded-for': forwardedFor } });
+  return (forwardedFor) => failedLoginVia(server.api, forwardedFor);
 }
 
 describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RATE_LIMIT=2)', () => {
@@ -122,14 +112,17 @@ describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RAT
   const loginVia = behindProxies(1);
 
   it('counts per client address, the right-most X-Forwarded-For entry, which a client cannot forge its way past', async () => {
-    expectError(await loginVia('198.51.100.1'), 401, 'invalid_credentials');
-    expectError(await loginVia('198.51.100.1'), 401, 'invalid_credentials');
-    expectThrottled(await loginVia('198.51.100.1'), 30);
+    const client = '198.51.100.23';
+    expectError(await loginVia(`10.0.0.1, ${client}`), 401, 'invalid_credentials');
+    expectError(await loginVia(client), 401, 'invalid_credentials');
+    expectThrottled(await loginVia(client), 30);
     // Entries further left were written by the client itself.
-    expectThrottled(await loginVia('203.0.113.77, 198.51.100.1'), 30);
+    for (const forged of ['203.0.113.77', '10.9.9.9', '127.0.0.1', '198.51.100.24', 'unknown']) {
+      expectThrottled(await loginVia(`${forged}, ${client}`), 30);
+    }
 
-    // Another client behind the same proxy has its own bucket.
-    expectError(await loginVia('198.51.100.2'), 401, 'invalid_credentials');
+    // Another client behind the same proxy has its own bucket: the header is read, not ignored.
+    expectError(await loginVia('198.51.100.99'), 401, 'invalid_credentials');
   });
 });
 

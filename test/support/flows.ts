@@ -91,6 +91,20 @@ export function expectError(reply: Reply, status: number, code: string): void {
   if (status === 401) expect(reply.headers.get('www-authenticate')).toMatch(/^Bearer realm="pico-auth"/);
 }
 
+/** SPEC §4: a 429 with a Retry-After of whole seconds, at least 1 and at most `maxSeconds`; returns it. */
+export function expectThrottled(reply: Reply, maxSeconds = Number.POSITIVE_INFINITY): number {
+  expectError(reply, 429, 'too_many_requests');
+  const retryAfter = reply.headers.get('retry-after') ?? '';
+  expect(retryAfter).toMatch(/^[1-9]\d*$/);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(maxSeconds);
+  return Number(retryAfter);
+}
+
+/** A wrong password for an email nobody has, sent with `X-Forwarded-For` as proxies in front would forward it. */
+export function failedLoginVia(api: string, forwardedFor: string): Promise<Reply> {
+  return send(`${api}/login`, { email: uniqueEmail('ghost'), password: 'wrong-password-0000' }, { headers: { 'x-forwarded-for': forwardedFor } });
+}
+
 /** A 401 whose challenge names `error="invalid_token"` exactly when a bearer token was refused (RFC 6750 §3). */
 export function expectUnauthorized(reply: Reply, code: string, options: { bearerRefused: boolean }): void {
   expectError(reply, 401, code);
