@@ -249,7 +249,8 @@ async function waitFor(what: string, probe: () => Promise<unknown>, waitMs = STA
     } catch (error) {
       if (Date.now() >= deadline) {
         const after = waitMs > 0 ? `did not answer within ${waitMs / 1000} s` : 'could not be opened';
-        throw new Error(`${what} ${after}: ${(error as Error).message}`, { cause: error });
+        // The cause's own message follows in the log line (pino joins the causes' messages).
+        throw new Error(`${what} ${after}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
