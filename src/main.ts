@@ -301,9 +301,16 @@ async function start(config: Config, logger: Logger): Promise<{ stop(): Promise<
     if (workers > 1 && cluster.isPrimary) return await startCluster(config, logger, workers);
     return await startPicoAuth(config, logger);
   } catch (error) {
-    logger.fatal({ err: error }, `pico-auth could not start: ${(error as Error).message}`);
+    logger.fatal({ err: error }, `pico-auth could not start: ${withCauses(error)}`);
     process.exit(1);
   }
+}
+
+/** What failed, then why: an error's message and its causes', joined as pino joins them in `err.message`. */
+function withCauses(error: unknown): string {
+  const messages: string[] = [];
+  for (let cause = error; cause instanceof Error && messages.length < 8; cause = cause.cause) messages.push(cause.message);
+  return messages.length > 0 ? messages.join(': ') : String(error);
 }
 
 /** A worker forked by startWorkers, not by some other cluster primary (pm2's, say) that holds no counters. */

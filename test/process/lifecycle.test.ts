@@ -215,9 +215,10 @@ describe('start-up', () => {
       timeout: 15_000,
     });
     expect(result.status).toBe(1);
-    const fatal = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; err?: { message: string } }).find((line) => line.level === 60);
+    const fatal = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message: string } }).find((line) => line.level === 60);
     // What failed, then why, once: SQLite's own reason follows as the cause's message.
     expect(fatal?.err?.message).toMatch(/^database could not be opened: [^:]*directory does not exist$/);
+    expect(fatal?.msg).toMatch(/^pico-auth could not start: database could not be opened: [^:]*directory does not exist$/);
   });
 
   it('refuses to create the admin with a weak AUTH_ADMIN_PASSWORD, and does not mind it once the admin exists', async () => {
