@@ -55,6 +55,8 @@ export function combine(scenario, windows, baselineWindows) {
     total: count('total'),
     warmupRequests: scenario.warmup.requests,
     warmupRps: scenario.warmup.rps,
+    // Each window's own, beside the pooled ones: a slow window raises the pooled p99 alone.
+    windowPercentiles: windows.map((window) => percentiles([...window.latencies])),
   };
   let ratio = '';
   if (baselineWindows) {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { accountsOf, interleaved, inTurn, invalidScenarios, meetsTarget, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailMeetsTarget, tailRatio, tally, together } from '../../bench/method.mjs';
+import { accountsOf, combine, interleaved, inTurn, invalidScenarios, meetsTarget, non2xxStatuses, percentiles, statusesOf, stillClimbing, tailMeetsTarget, tailRatio, tally, together } from '../../bench/method.mjs';
 
 /** A load whose windows measure `rates` in turn, recording each window in `log`. */
 function load(name: string, rates: number[], log: string[], window: object = {}) {
@@ -167,6 +167,20 @@ describe('warming up, percentiles and the tail', () => {
     const latencies = Array.from({ length: 100 }, (_, i) => (i + 1) * 0.111);
     expect(percentiles(latencies)).toEqual({ p50: 5.66, p99: 11.1 });
     expect(percentiles([])).toEqual({ p50: 0, p99: 0 });
+  });
+
+  it("keeps each window's p50 and p99 beside those of all answers pooled, where a slow window makes the tail", () => {
+    const scenario = { name: 'me', warmup: { non2xx: 0, errors: 0, non2xxStatuses: {}, requests: 100, rps: [1] } };
+    const window = (latency: number, answers: number) => ({ rps: answers, latencies: Array.from({ length: answers }, () => latency), non2xx: 0, errors: 0, non2xxStatuses: {}, total: answers });
+
+    const me = combine(scenario, [window(1, 150), window(10, 50)]);
+
+    expect(me.windowPercentiles).toEqual([
+      { p50: 1, p99: 1 },
+      { p50: 10, p99: 10 },
+    ]);
+    expect(tailRatio(me)).toBe(10);
+    expect(me.windowPercentiles.map(tailRatio)).toEqual([1, 1]);
   });
 
   it("takes me's tail as p99 over p50, never dividing by zero", () => {
