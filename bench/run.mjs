@@ -20,7 +20,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const LEAD_IN_SECONDS = 1;
 /**
  * Windows per scenario. With three, one stalled window of this shared host was a third of
- * a ratio: jwks 0.755 on a 0.59 window between 0.80 and 0.88 (BENCHMARKS.md).
+ * a ratio: jwks 0.755 on a 0.59 window between 0.80 and 0.88 (bench/HISTORY.md).
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /**
@@ -31,7 +31,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
  * second and 11,917 in its fourth), and a window that includes that mostly measures
  * warm-up. V8 optimizes code by how much of it has run, not by the clock: 2 s is tens of
  * thousands of requests to the fast scenarios but about 200 logins, which leaves login's
- * code cold (BENCHMARKS.md).
+ * code cold (bench/HISTORY.md).
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const MAX_WARMUP_SECONDS = 10;
@@ -252,7 +252,7 @@ function loginRequest(user) {
  * Each connection logs in as accounts of its own (every CONNECTIONS-th), so no account
  * ever has two logins in flight, with one fixed request per account, built once. Built
  * anew for every login, the requests cost the load generator 0.6–0.8 ms of CPU a login
- * against 0.45 (probe, BENCHMARKS.md): CPU taken from the hashing that login is measured
+ * against 0.45 (probe, bench/HISTORY.md): CPU taken from the hashing that login is measured
  * against.
  */
 function loginRequests(users) {

@@ -4,7 +4,7 @@
  * A cluster primary hashes every worker's passwords on libuv's thread pool, and nothing
  * else runs there; its pool gets one thread per usable core, at most four, unless
  * UV_THREADPOOL_SIZE is set. Node's default is four whatever the cores, and on 2 cores
- * two threads hashed about 5 % more per second than four (BENCHMARKS.md). A single
+ * two threads hashed about 5 % more per second than four (bench/HISTORY.md). A single
  * process (`WORKERS=1`, or one core) keeps Node's default: its pool also signs and checks
  * tokens, which must not wait behind hashes. The worker count is read from the
  * environment here: one set only in application.yaml is not seen, nor that an in-memory

@@ -7,7 +7,7 @@ import type { Channel, ClientLimits } from './channel.js';
  * argon2id hashes at once ran 7 % faster in one process's thread pool than two in each of
  * two processes (19 MiB each: cores switching between processes cost them their caches),
  * and logins ran at least as fast (4 % faster in one measurement, within noise in a later
- * one: BENCHMARKS.md). One gate also bounds the hashes in flight, and so their memory,
+ * one: bench/HISTORY.md). One gate also bounds the hashes in flight, and so their memory,
  * whatever the worker count. Passwords cross only the IPC channel between a worker and
  * its own parent.
  */

@@ -16,7 +16,7 @@ const KEYS_CACHE_CONTROL = 'public, max-age=300';
  * JWKS and OIDC discovery, answered ahead of Koa. Every resource server fetches them, and
  * they are fixed at start-up: bytes and headers are built once, and an answer is one
  * `writeHead` and one `end`. Through Koa, its context, middleware and per-header calls
- * cost more than the answer itself (BENCHMARKS.md). `answer` takes GET and HEAD of their
+ * cost more than the answer itself (bench/HISTORY.md). `answer` takes GET and HEAD of their
  * paths as @koa/router matched them (any letter case, one trailing slash allowed, the
  * target in origin or absolute form) and leaves every other request, and every other
  * method on these paths, to Koa.
