@@ -124,6 +124,23 @@ describe('per-IP limit behind one trusted proxy (AUTH_TRUST_PROXY=1, AUTH_IP_RAT
     // Another client behind the same proxy has its own bucket: the header is read, not ignored.
     expectError(await loginVia('198.51.100.99'), 401, 'invalid_credentials');
   });
+
+  it('ignores the port a proxy adds to the address, so new connections share their client\'s bucket', async () => {
+    expectError(await loginVia('198.51.100.31:50001'), 401, 'invalid_credentials');
+    expectError(await loginVia('198.51.100.31:50002'), 401, 'invalid_credentials');
+    expectThrottled(await loginVia('198.51.100.31:50003'), 30);
+    expectThrottled(await loginVia('198.51.100.31'), 30);
+
+    expectError(await loginVia('[2001:db8:31::1]:50001'), 401, 'invalid_credentials');
+    expectError(await loginVia('[2001:db8:31::2]:50002'), 401, 'invalid_credentials');
+    expectThrottled(await loginVia('2001:db8:31::3'), 30);
+  });
+
+  it('counts entries that are no address against the proxy itself, not one bucket per made-up value', async () => {
+    expectError(await loginVia('not-an-address'), 401, 'invalid_credentials');
+    expectError(await loginVia('unknown'), 401, 'invalid_credentials');
+    expectThrottled(await loginVia('another-made-up-value'), 30);
+  });
 });
 
 describe('per-IP limit behind two trusted proxies (AUTH_TRUST_PROXY=2, AUTH_IP_RATE_LIMIT=2)', () => {
