@@ -10,7 +10,7 @@ import { bootstrapAdmin } from './application/bootstrap-admin.js';
 import type { Deps } from './application/deps.js';
 import type { PasswordHasher } from './application/ports.js';
 import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
-import { WeakPassword } from './domain/errors.js';
+import { InvalidRequest, WeakPassword } from './domain/errors.js';
 import { primaryChannel } from './adapters/cluster/channel.js';
 import { ChannelPasswordHasher } from './adapters/cluster/channel-password-hasher.js';
 import { ChannelRateLimiter } from './adapters/cluster/channel-rate-limiter.js';
@@ -221,6 +221,7 @@ async function createAdmin(config: Config, deps: Deps, logger: Logger): Promise<
   if (!config.auth.autoCreateAdmin) return;
   const result = await bootstrapAdmin(deps, { email: config.auth.adminEmail, password: config.auth.adminPassword }).catch((error: unknown) => {
     if (error instanceof WeakPassword) throw new Error(`AUTH_ADMIN_PASSWORD is not acceptable: ${error.message}`);
+    if (error instanceof InvalidRequest) throw new Error(`AUTH_ADMIN_EMAIL is not acceptable: ${error.message}`);
     throw error;
   });
   if (!result.created) return;

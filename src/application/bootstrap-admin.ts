@@ -1,4 +1,4 @@
-import { normalizeEmail } from '../domain/email.js';
+import { lookupEmail, normalizeEmail } from '../domain/email.js';
 import { UserExists } from '../domain/errors.js';
 import { assertAcceptablePassword, passwordLength } from '../domain/password-policy.js';
 import { DEFAULT_ORG } from '../domain/user.js';
@@ -12,14 +12,16 @@ export interface AdminBootstrap {
 
 /**
  * Creates the first superadmin if it does not exist yet; an existing account is never
- * touched. Returns the generated password, if one was made, so it can be shown once.
+ * touched, whatever its address (pico-auth's were never checked). Returns the generated
+ * password, if one was made, so it can be shown once. A new account takes a well-formed
+ * address, as at registration (InvalidRequest otherwise).
  */
 export async function bootstrapAdmin(
   deps: Pick<Deps, 'users' | 'hasher' | 'secrets' | 'ids' | 'clock' | 'settings'>,
   admin: AdminBootstrap,
 ): Promise<{ created: boolean; generatedPassword?: string }> {
+  if (await deps.users.findByEmail(lookupEmail(admin.email))) return { created: false };
   const email = normalizeEmail(admin.email);
-  if (await deps.users.findByEmail(email)) return { created: false };
   const password = admin.password ?? generatePassword(deps);
   assertAcceptablePassword(password, deps.settings.passwordPolicy);
   try {

@@ -1,4 +1,4 @@
-import { normalizeEmail } from '../domain/email.js';
+import { lookupEmail } from '../domain/email.js';
 import { InvalidCredentials, InvalidRequest, TooManyRequests, UserSuspended } from '../domain/errors.js';
 import { MAX_PASSWORD_LENGTH, passwordLength } from '../domain/password-policy.js';
 import { checkCountedAttempt } from './counted-attempt.js';
@@ -13,11 +13,12 @@ export interface LoginInput {
 
 /**
  * Email + password login. Unknown email and wrong password fail alike, in about the same
- * time; a suspended account is only revealed to someone who knows its password.
+ * time; a suspended account is only revealed to someone who knows its password. The
+ * email's shape is not checked: one no account has is just an unknown email.
  */
 export async function login(deps: Deps, input: LoginInput, ctx: RequestContext): Promise<TokenPair> {
   const { users, hasher, limiter, clock, settings } = deps;
-  const email = normalizeEmail(input.email);
+  const email = lookupEmail(input.email);
   if (passwordLength(input.password) > MAX_PASSWORD_LENGTH) throw new InvalidRequest('password is too long');
 
   // Looked up before the attempt is counted: a login refused because the database is

@@ -7,17 +7,27 @@ const MAX_LABEL_LENGTH = 63;
 
 /**
  * Trims, NFC-normalizes and lower-cases an email, then checks its shape with a single
- * linear scan (no regex, so no backtracking on hostile input).
+ * linear scan (no regex, so no backtracking on hostile input). For new accounts.
  */
 export function normalizeEmail(raw: string): string {
-  if (raw.length > MAX_EMAIL_LENGTH * 4) throw invalidEmail();
-  const email = canonicalEmail(raw);
-  if (email.length === 0 || email.length > MAX_EMAIL_LENGTH) throw invalidEmail();
+  const email = lookupEmail(raw);
   const at = email.lastIndexOf('@');
   const local = email.slice(0, at);
   const domain = email.slice(at + 1);
   if (at < 1 || local.length > MAX_LOCAL_PART_LENGTH || local.includes('@')) throw invalidEmail();
   if (!isPlausibleDomain(domain) || hasForbiddenCharacter(local)) throw invalidEmail();
+  return email;
+}
+
+/**
+ * The spelling an existing account is looked up under: canonical and of a length one can
+ * have, but not shape-checked. pico-auth stored emails unchecked (`ops@intranet`), and
+ * their owners must still sign in; an address no account has matches nobody.
+ */
+export function lookupEmail(raw: string): string {
+  if (raw.length > MAX_EMAIL_LENGTH * 4) throw invalidEmail();
+  const email = canonicalEmail(raw);
+  if (email.length === 0 || email.length > MAX_EMAIL_LENGTH) throw invalidEmail();
   return email;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bootstrapAdmin } from '../../src/application/bootstrap-admin.js';
 import { login } from '../../src/application/login.js';
-import { WeakPassword } from '../../src/domain/errors.js';
+import { InvalidRequest, WeakPassword } from '../../src/domain/errors.js';
 import type { User } from '../../src/domain/user.js';
 import { makeContext, makeDeps, PASSWORD, RacingUserStore, seedUser, START } from '../support/fakes.js';
 
@@ -80,6 +80,21 @@ describe('bootstrapAdmin', () => {
 
     expect(await bootstrapAdmin(deps, { email: 'ADMIN@example.com', password: 'short' })).toEqual({ created: false });
     expect(await deps.users.findByEmail('admin@example.com')).toEqual(existing);
+  });
+
+  it('finds an existing admin stored under an address registration now refuses (pico-auth never checked one)', async () => {
+    const deps = makeDeps();
+    const existing = await seedUser(deps, { email: 'admin@localhost', role: 'superadmin' });
+
+    expect(await bootstrapAdmin(deps, { email: 'Admin@localhost', password: PASSWORD })).toEqual({ created: false });
+    expect(await deps.users.findByEmail('admin@localhost')).toEqual(existing);
+  });
+
+  it('refuses to create an admin under a malformed address, with InvalidRequest', async () => {
+    const deps = makeDeps();
+
+    await expect(bootstrapAdmin(deps, { email: 'admin@localhost', password: PASSWORD })).rejects.toBeInstanceOf(InvalidRequest);
+    expect((await deps.users.list({ limit: 10, offset: 0 })).total).toBe(0);
   });
 
   it('answers created: false when another instance creates the admin first', async () => {

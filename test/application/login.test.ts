@@ -142,11 +142,27 @@ describe('login', () => {
     await expect(login(deps, { email: user.email, password: PASSWORD }, makeContext())).resolves.toBeDefined();
   });
 
-  it('refuses a malformed email with InvalidRequest', async () => {
+  it('answers an address no account could register like an unknown email', async () => {
     const deps = makeDeps();
-    await expect(login(deps, { email: 'not-an-email', password: PASSWORD }, makeContext())).rejects.toBeInstanceOf(
-      InvalidRequest,
-    );
+    for (const email of ['not-an-email', 'a b@example.com']) {
+      await expect(login(deps, { email, password: PASSWORD }, makeContext())).rejects.toBeInstanceOf(InvalidCredentials);
+    }
+    expect(deps.hasher.burns).toBe(2);
+  });
+
+  it('signs in an account pico-auth stored under an address registration now refuses', async () => {
+    const deps = makeDeps();
+    const user = await seedUser(deps, { email: 'ops@intranet' });
+
+    const tokens = await login(deps, { email: ' OPS@Intranet ', password: PASSWORD }, makeContext());
+
+    expect(deps.signer.decode(tokens.accessToken).sub).toBe(user.id);
+  });
+
+  it('refuses an email longer than any account can have with InvalidRequest, before any lookup', async () => {
+    const deps = makeDeps();
+    await expect(login(deps, { email: `${'a'.repeat(250)}@x.io`, password: PASSWORD }, makeContext())).rejects.toBeInstanceOf(InvalidRequest);
+    expect(deps.hasher.burns).toBe(0);
   });
 
   describe('account lockout (threshold 2)', () => {

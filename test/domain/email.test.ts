@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeEmail } from '../../src/domain/email.js';
+import { lookupEmail, normalizeEmail } from '../../src/domain/email.js';
 import { InvalidRequest } from '../../src/domain/errors.js';
 
 describe('normalizeEmail', () => {
@@ -98,5 +98,22 @@ describe('normalizeEmail', () => {
     const started = performance.now();
     for (const email of hostile) expect(() => normalizeEmail(email)).toThrow(InvalidRequest);
     expect(performance.now() - started).toBeLessThan(100);
+  });
+});
+
+describe('lookupEmail', () => {
+  it('spells an address as normalizeEmail does, without judging its shape', () => {
+    expect(lookupEmail('  Alice.Smith+tag@Example.COM \n')).toBe(normalizeEmail('  Alice.Smith+tag@Example.COM \n'));
+    expect(lookupEmail('ju\u0308rgen@X.io')).toBe('j\u00fcrgen@x.io');
+    for (const email of ['ops@intranet', 'Admin@LocalHost', 'not-an-email']) {
+      expect(() => normalizeEmail(email)).toThrow(InvalidRequest);
+      expect(lookupEmail(email)).toBe(email.toLowerCase());
+    }
+  });
+
+  it('refuses an empty address and one over 254 characters', () => {
+    expect(() => lookupEmail('   ')).toThrow(InvalidRequest);
+    expect(lookupEmail(`${'a'.repeat(249)}@x.io`)).toHaveLength(254);
+    expect(() => lookupEmail(`${'a'.repeat(250)}@x.io`)).toThrow(InvalidRequest);
   });
 });

@@ -19,6 +19,7 @@ import { createLogger } from '../../src/adapters/logging/logger.js';
 import { startPicoAuth } from '../../src/main.js';
 import type { PicoAuth } from '../../src/main.js';
 import { get, send } from '../support/server.js';
+import { expectError } from '../support/flows.js';
 
 /** The slice of better-sqlite3 used here (the package ships no type declarations). */
 interface SqliteDatabase {
@@ -161,6 +162,7 @@ describe('adopting a pico-auth 0.1 SQLite database and key directory', () => {
   // 36 × "é" is exactly 72 UTF-8 bytes (but 36 characters); the tail is beyond bcrypt's reach.
   const LONG_PASSWORD = `${'é'.repeat(36)}and-this-tail-bcrypt-never-saw`;
   const HEAVY_PASSWORD = 'heavy-user-password';
+  const OPS_PASSWORD = 'ops-team-password';
   const OLD_REFRESH_TOKEN = randomBytes(32).toString('base64url');
 
   let dir: string;
@@ -176,7 +178,9 @@ describe('adopting a pico-auth 0.1 SQLite database and key directory', () => {
   const long = legacyUser({ email: 'Long@Example.com', password_hash: picoHash(LONG_PASSWORD) });
   // A cost-4 hash of the right password with its cost forged to 16: refused, never computed.
   const heavy = legacyUser({ email: 'heavy@example.com', password_hash: picoHash(HEAVY_PASSWORD, 4).replace(/^\$2b\$04\$/, '$2b$16$') });
-  const legacyUsers = [admin, bob, carol, long, heavy];
+  // pico-auth took any string as an email; registration would refuse this one today.
+  const ops = legacyUser({ email: 'Ops@Intranet', password_hash: picoHash(OPS_PASSWORD) });
+  const legacyUsers = [admin, bob, carol, long, heavy, ops];
 
   const login = (email: string, password: string) => send(`${api}/login`, { email, password });
 
@@ -255,6 +259,14 @@ describe('adopting a pico-auth 0.1 SQLite database and key directory', () => {
       status: 'active',
       created_at: '2026-02-20T10:15:30.123Z',
     });
+  });
+
+  it('signs in a user whose address registration would refuse today, as pico-auth stored it', async () => {
+    const response = await login('ops@intranet', OPS_PASSWORD);
+    expect(response.status).toBe(200);
+    const me = await get(`${api}/me`, response.body.access_token);
+    expect(me.body).toMatchObject({ id: ops.id, email: 'ops@intranet' });
+    expectError(await login('ops@intranet', 'not-the-ops-password'), 401, 'invalid_credentials');
   });
 
   it('keeps pico-auth timestamps readable next to the ones it writes', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { normalizeEmail } from '../../domain/email.js';
+import { lookupEmail } from '../../domain/email.js';
 import { MAX_PASSWORD_LENGTH } from '../../domain/password-policy.js';
 import cores from './cores.cjs';
 
@@ -133,13 +133,16 @@ function oneOf<T extends string>(values: readonly T[], aliases: Record<string, T
   };
 }
 
-/** An email the admin can be created with (checked only when it will be). */
+/**
+ * The admin's email, checked only when the admin may be created: its length here, its
+ * shape only if no account has it yet (bootstrapAdmin), since pico-auth never checked one.
+ */
 const email: Parser<string> = (raw) => {
   const value = text(raw);
   try {
-    normalizeEmail(value);
+    lookupEmail(value);
   } catch {
-    throw new Rejected('must be a valid email address of at most 254 characters');
+    throw new Rejected('must be an email address of at most 254 characters');
   }
   return value;
 };
