@@ -16,9 +16,15 @@ export async function changePassword(deps: Deps, user: User, input: ChangePasswo
   // The old password is what stops a thief holding an access token: guesses count
   // towards the same lock as failed logins.
   const lockedFor = await deps.limiter.beginLoginAttempt(user.email, deps.settings.lockoutThreshold, clock.now());
-  if (lockedFor > 0) throw new TooManyRequests(lockedFor);
+  if (lockedFor > 0) {
+    ctx.audit.record('login_locked', { userId: user.id, email: user.email, ip: ctx.ip, retryAfter: lockedFor });
+    throw new TooManyRequests(lockedFor);
+  }
   const { ok } = await checkCountedAttempt(deps, user.email, () => hasher.verify(user.passwordHash, input.oldPassword));
-  if (!ok) throw new InvalidCredentials(false);
+  if (!ok) {
+    ctx.audit.record('password_change_failed', { userId: user.id, ip: ctx.ip });
+    throw new InvalidCredentials(false);
+  }
   await deps.limiter.resetLoginFailures(user.email);
   assertAcceptablePassword(input.newPassword, deps.settings.passwordPolicy);
   const newHash = await hasher.hash(input.newPassword);

@@ -41,6 +41,7 @@ export type SecurityEvent =
   | 'refresh_reused'
   | 'role_changed'
   | 'password_changed'
+  | 'password_change_failed'
   | 'admin_created';
 
 /** Structured security log. Never give it passwords, tokens or hashes. */

@@ -55,9 +55,10 @@ describe('changePassword', () => {
   });
 
   it.each([
-    ['wrong', 'not-the-old-password'],
-    ['over 1024 characters', 'x'.repeat(1025)],
-  ])('refuses a %s old password with InvalidCredentials (not at login), changing nothing', async (_label, oldPassword) => {
+    ['wrong', 'not-the-old-password', ['password_change_failed']],
+    // Refused before it is checked or counted: no password can be that long.
+    ['over 1024 characters', 'x'.repeat(1025), []],
+  ])('refuses a %s old password with InvalidCredentials (not at login), changing nothing', async (_label, oldPassword, events) => {
     const { deps, user, before } = await withSessions();
     const ctx = makeContext();
 
@@ -67,7 +68,7 @@ describe('changePassword', () => {
     expect(error).toMatchObject({ code: 'invalid_credentials', atLogin: false });
     expect(await deps.users.findById(user.id)).toEqual(user);
     expect(await deps.tokens.all()).toEqual(before);
-    expect(ctx.audit.events).toEqual([]);
+    expect(ctx.audit.events).toEqual(events.map((event) => ({ event, fields: { userId: user.id, ip: ctx.ip } })));
   });
 
   it.each([
@@ -95,7 +96,9 @@ describe('changePassword guards', () => {
     const attempt = (oldPassword: string) => changePassword(deps, user, { oldPassword, newPassword: 'brand-new-password-7' }, makeContext());
     await expect(attempt('wrong-1')).rejects.toBeInstanceOf(InvalidCredentials);
     await expect(attempt('wrong-2')).rejects.toBeInstanceOf(InvalidCredentials);
-    await expect(attempt(PASSWORD)).rejects.toBeInstanceOf(TooManyRequests);
+    const ctx = makeContext();
+    await expect(changePassword(deps, user, { oldPassword: PASSWORD, newPassword: 'brand-new-password-7' }, ctx)).rejects.toBeInstanceOf(TooManyRequests);
+    expect(ctx.audit.events).toEqual([{ event: 'login_locked', fields: { userId: user.id, email: user.email, ip: ctx.ip, retryAfter: 1 } }]);
     expect((await deps.users.findById(user.id))?.passwordHash).toBe(user.passwordHash);
   });
 

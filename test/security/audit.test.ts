@@ -81,6 +81,17 @@ it('records each security event with its request id, client IP and user id, and 
   secrets.push(session.accessToken, session.refreshToken);
   const newPassword = 'a-brand-New-Secret-8841';
   secrets.push(newPassword);
+  // Two wrong old passwords reach the lockout threshold (2), as failed logins would.
+  for (let guess = 0; guess < 2; guess++) {
+    const guessed = await send(`${api}/me/password`, { old_password: wrongPassword, new_password: newPassword }, { token: session.accessToken });
+    expectError(guessed, 400, 'invalid_credentials');
+    expect(eventOf(guessed, 'password_change_failed')).toMatchObject({ userId: account.id, ip: '127.0.0.1' });
+  }
+  const guessLocked = await send(`${api}/me/password`, { old_password: account.password, new_password: newPassword }, { token: session.accessToken });
+  expectError(guessLocked, 429, 'too_many_requests');
+  expect(eventOf(guessLocked, 'login_locked')).toMatchObject({ userId: account.id, ip: '127.0.0.1' });
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // wait out the 1 s lock
+
   const changed = await send(`${api}/me/password`, { old_password: account.password, new_password: newPassword }, { token: session.accessToken });
   expect(changed.status).toBe(200);
   expect(eventOf(changed, 'password_changed')).toMatchObject({ userId: account.id, ip: '127.0.0.1' });
