@@ -224,6 +224,9 @@ async function createAdmin(config: Config, deps: Deps, logger: Logger): Promise<
     if (error instanceof InvalidRequest) throw new Error(`AUTH_ADMIN_EMAIL is not acceptable: ${error.message}`);
     throw error;
   });
+  if (result.defaultPassword) {
+    logger.warn(`The admin ${config.auth.adminEmail} still has pico-auth's default password: change it now (POST /api/v1/auth/me/password)`);
+  }
   if (!result.created) return;
   logger.info({ audit: 'admin_created', email: config.auth.adminEmail }, 'admin_created');
   if (result.generatedPassword) {

@@ -38,6 +38,7 @@ export type SecurityEvent =
   | 'login_succeeded'
   | 'login_failed'
   | 'login_locked'
+  | 'login_weak_password'
   | 'refresh_reused'
   | 'role_changed'
   | 'password_changed'

@@ -1,6 +1,6 @@
 import { lookupEmail } from '../domain/email.js';
 import { InvalidCredentials, InvalidRequest, TooManyRequests, UserSuspended } from '../domain/errors.js';
-import { MAX_PASSWORD_LENGTH, passwordLength } from '../domain/password-policy.js';
+import { MAX_PASSWORD_LENGTH, meetsPolicy, passwordLength } from '../domain/password-policy.js';
 import { checkCountedAttempt } from './counted-attempt.js';
 import type { Deps, RequestContext } from './deps.js';
 import { issueTokens } from './issue-tokens.js';
@@ -37,6 +37,9 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   }
   await limiter.resetLoginFailures(email);
   if (user.status !== 'active') throw new UserSuspended();
+  // An account from before the policy (pico-auth's admin/admin) keeps its password, but
+  // the log names it for a change (ASVS 2.1.7: checked at login too).
+  if (!meetsPolicy(input.password, settings.passwordPolicy)) ctx.audit.record('login_weak_password', { userId: user.id, ip: ctx.ip });
 
   let verifiedHash = user.passwordHash;
   if (verdict.rehash) {

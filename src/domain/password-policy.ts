@@ -17,6 +17,16 @@ export function passwordLength(password: string): number {
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Whether a password would be accepted as a new one; one from before the policy may not be. */
+export function meetsPolicy(password: string, policy: PasswordPolicy): boolean {
+  try {
+    assertAcceptablePassword(password, policy);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** NIST 800-63B: a length floor and ceiling and a blocklist; no composition rules. */
 export function assertAcceptablePassword(password: string, policy: PasswordPolicy): void {
   // A lone surrogate is no character: hashed as UTF-8 it becomes U+FFFD, so two passwords would be one.

@@ -150,6 +150,18 @@ describe('login', () => {
     expect(deps.hasher.burns).toBe(2);
   });
 
+  it('records a login whose password the policy would refuse today, and lets it in', async () => {
+    const deps = makeDeps();
+    const weak = await seedUser(deps, { password: 'admin' });
+    const strong = await seedUser(deps);
+    const ctx = makeContext();
+
+    await login(deps, { email: weak.email, password: 'admin' }, ctx);
+    await login(deps, { email: strong.email, password: PASSWORD }, ctx);
+
+    expect(ctx.audit.events.filter((entry) => entry.event === 'login_weak_password')).toEqual([{ event: 'login_weak_password', fields: { userId: weak.id, ip: ctx.ip } }]);
+  });
+
   it('signs in an account pico-auth stored under an address registration now refuses', async () => {
     const deps = makeDeps();
     const user = await seedUser(deps, { email: 'ops@intranet' });

@@ -20,6 +20,7 @@ import { startPicoAuth } from '../../src/main.js';
 import type { PicoAuth } from '../../src/main.js';
 import { get, send } from '../support/server.js';
 import { expectError } from '../support/flows.js';
+import { capturingLogger } from '../security/support.js';
 
 /** The slice of better-sqlite3 used here (the package ships no type declarations). */
 interface SqliteDatabase {
@@ -409,6 +410,36 @@ describe('adopting a pico-auth database whose emails differ only by case', () =>
       const response = await send(`http://127.0.0.1:${running.port}/api/v1/auth/login`, { email: 'ANN@x.io', password: 'ann-password-1' });
       expect(response.status).toBe(200);
       withDb(dbPath, (db) => expect(db.prepare('SELECT email FROM users').all()).toEqual([{ email: 'ann@x.io' }]));
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
+describe("adopting a pico-auth database whose admin still has pico-auth's default password", () => {
+  let dir: string;
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('warns at start-up and at each of its logins, and still lets the admin in to change it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pico-auth-adopt-default-'));
+    const admin = legacyUser({ email: 'admin@pico.local', password_hash: picoHash('admin', 4), role: 'superadmin' });
+    createPicoAuthDatabase(join(dir, 'auth.db'), [admin], []);
+    const capture = capturingLogger();
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: 'sqlite:///auth.db', AUTH_DATA_DIR: join(dir, 'keys') }, dir);
+    const running = await startPicoAuth(config, capture.logger, dir);
+    try {
+      const warnings = capture.lines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === 40);
+      expect(warnings.map((line) => line.msg)).toContain(
+        "The admin admin@pico.local still has pico-auth's default password: change it now (POST /api/v1/auth/me/password)",
+      );
+
+      const response = await send(`http://127.0.0.1:${running.port}/api/v1/auth/login`, { email: 'admin@pico.local', password: 'admin' });
+      expect(response.status).toBe(200);
+      const audit = capture.lines.map((line) => JSON.parse(line) as { audit?: string; userId?: string }).filter((line) => line.audit === 'login_weak_password');
+      expect(audit).toMatchObject([{ userId: admin.id }]);
     } finally {
       await running.stop();
     }
