@@ -10,11 +10,10 @@ const integrationReachable =
 
 const projects: TestProjectInlineConfiguration[] = [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }];
 if (integrationReachable) {
-  // The end-to-end suite once more on the production shape (SPEC §7).
-  projects.push({
-    extends: true,
-    test: { name: 'postgres+redis', include: ['test/e2e/**/*.test.ts'], env: { E2E_STORES: 'postgres+redis' } },
-  });
+  // The end-to-end suite once more on the production shape (SPEC §7), and the security
+  // suites whose servers take their stores from it (the others choose their own).
+  const onStores = ['test/e2e/**/*.test.ts', 'test/security/{authorization,input,refresh,tokens}.test.ts'];
+  projects.push({ extends: true, test: { name: 'postgres+redis', include: onStores, env: { E2E_STORES: 'postgres+redis' } } });
 } else {
   console.warn('\n!!! SKIPPED: end-to-end tests on PostgreSQL + Redis (set TEST_DATABASE_URL and TEST_REDIS_URL, or run Docker) !!!\n');
 }

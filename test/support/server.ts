@@ -28,8 +28,8 @@ export interface TestServer {
 }
 
 /**
- * `E2E_STORES=postgres+redis` (set by the second vitest project) runs every end-to-end
- * test again on the production shape: a fresh PostgreSQL database and Redis key prefix.
+ * `E2E_STORES=postgres+redis` (set by the second vitest project) runs every test server
+ * started here on the production shape: a fresh PostgreSQL database and Redis key prefix.
  */
 const STORES = process.env.E2E_STORES === 'postgres+redis' ? 'postgres+redis' : 'sqlite';
 
