@@ -17,15 +17,15 @@ export interface Integration<T> {
 const required = process.env.REQUIRE_INTEGRATION === '1';
 
 export async function postgresIntegration(): Promise<Integration<{ url: string }>> {
-  const serverUrl = process.env.TEST_DATABASE_URL ?? (await containerUrl('postgres'));
-  if (!serverUrl) return unavailable('PostgreSQL', 'TEST_DATABASE_URL');
-  return { available: true, fresh: () => freshDatabase(serverUrl) };
+  const server = process.env.TEST_DATABASE_URL ? { url: process.env.TEST_DATABASE_URL } : await containerUrl('postgres');
+  if (!('url' in server)) return unavailable('PostgreSQL', 'TEST_DATABASE_URL', server.failure);
+  return { available: true, fresh: () => freshDatabase(server.url) };
 }
 
 export async function redisIntegration(): Promise<Integration<{ url: string; prefix: string }>> {
-  const url = process.env.TEST_REDIS_URL ?? (await containerUrl('redis'));
-  if (!url) return unavailable('Redis', 'TEST_REDIS_URL');
-  return { available: true, fresh: async () => freshPrefix(url) };
+  const server = process.env.TEST_REDIS_URL ? { url: process.env.TEST_REDIS_URL } : await containerUrl('redis');
+  if (!('url' in server)) return unavailable('Redis', 'TEST_REDIS_URL', server.failure);
+  return { available: true, fresh: async () => freshPrefix(server.url) };
 }
 
 /** A database of our own on the server, dropped again on close; nothing else is touched. */
@@ -74,19 +74,27 @@ function freshPrefix(url: string): { url: string; prefix: string; close(): Promi
   };
 }
 
-const containers = new Map<string, Promise<string | undefined>>();
+type Container = { url: string } | { failure: string };
+const containers = new Map<string, Promise<Container>>();
 
-/** Starts one container per kind per test file, where Docker exists; stopped by testcontainers' reaper. */
-function containerUrl(kind: 'postgres' | 'redis'): Promise<string | undefined> {
-  let url = containers.get(kind);
-  if (!url) {
-    url = startContainer(kind).catch(() => undefined);
-    containers.set(kind, url);
+/**
+ * Starts one container per kind per test file, where Docker exists; stopped by
+ * testcontainers' reaper. A failure keeps its reason (no engine, an image that would not
+ * pull), for the skip or the REQUIRE_INTEGRATION error to give.
+ */
+function containerUrl(kind: 'postgres' | 'redis'): Promise<Container> {
+  let container = containers.get(kind);
+  if (!container) {
+    container = startContainer(kind).then(
+      (url) => ({ url }),
+      (error: unknown) => ({ failure: error instanceof Error ? error.message : String(error) }),
+    );
+    containers.set(kind, container);
   }
-  return url;
+  return container;
 }
 
-async function startContainer(kind: 'postgres' | 'redis'): Promise<string | undefined> {
+async function startContainer(kind: 'postgres' | 'redis'): Promise<string> {
   const { getContainerRuntimeClient } = await import('testcontainers');
   await getContainerRuntimeClient(); // throws where no Docker engine answers
   if (kind === 'postgres') {
@@ -97,8 +105,8 @@ async function startContainer(kind: 'postgres' | 'redis'): Promise<string | unde
   return (await new RedisContainer('redis:7').start()).getConnectionUrl();
 }
 
-function unavailable<T>(what: string, variable: string): Integration<T> {
-  const message = `${what} integration tests need ${variable} or a Docker engine, and neither is available`;
+function unavailable<T>(what: string, variable: string, dockerFailure: string): Integration<T> {
+  const message = `${what} integration tests need ${variable} or a Docker engine, and neither is available (Docker: ${dockerFailure})`;
   if (required) throw new Error(`REQUIRE_INTEGRATION=1: ${message}`);
   console.warn(`\n!!! SKIPPED: ${message}. Set ${variable} to run them. !!!\n`);
   return { available: false, fresh: () => Promise.reject(new Error(message)) };
