@@ -8,8 +8,11 @@ describe('migrate', () => {
     const second = openDatabase({ dialect: 'sqlite', filename: path });
     try {
       await db('knex_migrations_lock').update({ is_locked: 1 });
-      const migrating = migrate(second, 5_000);
+      let settled = false;
+      const migrating = migrate(second, 5_000).finally(() => (settled = true));
       await new Promise((resolve) => setTimeout(resolve, 400));
+      // Still waiting: a migrate that ignored the lock would have finished (or failed) by now.
+      expect(settled).toBe(false);
       await db('knex_migrations_lock').update({ is_locked: 0 });
       await expect(migrating).resolves.toBeUndefined();
     } finally {

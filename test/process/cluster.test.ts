@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,13 +54,61 @@ function isGone(pid: string): boolean {
   }
 }
 
-/** One request on a connection of its own: the primary hands each connection to the next worker in turn. */
-function postOnNewConnection(port: number, path: string, body: object): Promise<number> {
-  return requestOn(false, port, 'POST', path, body);
+/**
+ * One request on a connection of its own (the primary hands each to the next worker in
+ * turn), sent once a worker holds the connection; answers its status and that worker's pid.
+ */
+function postOnNewConnection(server: ServerProcess, path: string, body: object): Promise<{ status: number; worker: string }> {
+  const payload = JSON.stringify(body);
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+  return new Promise((done, fail) => {
+    let worker: string | undefined;
+    const request = httpRequest({ port: server.port, host: '127.0.0.1', path, method: 'POST', agent: false, headers }, (response) => {
+      response.resume();
+      response.on('end', () => done({ status: response.statusCode ?? 0, worker: worker ?? '' }));
+    });
+    request.on('error', fail);
+    // Nothing is sent before end(): the worker that holds the connection then is the one that answers.
+    request.on('socket', (socket) =>
+      socket.once('connect', () => {
+        const held = () => (worker = workerHolding(server, socket.localPort ?? 0)) !== undefined;
+        waitFor(held, 'a worker to take the connection').then(() => request.end(payload), fail);
+      }),
+    );
+  });
 }
 
-/** One request through `agent` (false: a connection of its own), answering its status. */
-function requestOn(agent: Agent | false, port: number, method: string, path: string, body?: object, token?: string): Promise<number> {
+/** The worker whose file descriptors hold the server end of the connection from `clientPort` (Linux /proc). */
+function workerHolding(server: ServerProcess, clientPort: number): string | undefined {
+  const hex = (port: number) => `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Columns of /proc/net/tcp: sl, local address, remote address, state, …, the socket's inode tenth
+  // (0 while no process holds it: not accepted yet, or a closed connection's TIME_WAIT).
+  const inode = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((columns) => columns[1]?.endsWith(hex(server.port)) && columns[2]?.endsWith(hex(clientPort)) && columns[9] !== '0')?.[9];
+  if (!inode) return undefined;
+  const socket = `socket:[${inode}]`;
+  return workerPids(server).find((pid) => readdirSync(`/proc/${pid}/fd`).some((fd) => linkOf(`/proc/${pid}/fd/${fd}`) === socket));
+}
+
+function linkOf(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined; // closed meanwhile
+  }
+}
+
+/** Every worker of `server` answered one of `replies`. */
+function expectBothWorkers(server: ServerProcess, replies: { worker: string }[]): void {
+  const workers = workerPids(server);
+  expect(workers).toHaveLength(2);
+  expect(new Set(replies.map((reply) => reply.worker))).toEqual(new Set(workers));
+}
+
+/** One request through `agent`, answering its status. */
+function requestOn(agent: Agent, port: number, method: string, path: string, body?: object, token?: string): Promise<number> {
   const payload = body === undefined ? '' : JSON.stringify(body);
   const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(token ? { authorization: `Bearer ${token}` } : {}) };
   return new Promise((done, fail) => {
@@ -90,9 +138,12 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     expect(workerPids(server)).toHaveLength(2);
     const email = uniqueEmail('cluster');
     expect((await send(`${server.api}/register`, { email, password: PASSWORD })).status).toBe(201);
-    // Counters kept per worker would have seen two failures each here, and let the next guess through.
-    for (let i = 0; i < 4; i++) expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: 'wrong-Horse-4417' })).toBe(401);
-    expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: PASSWORD })).toBe(429);
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await postOnNewConnection(server, '/api/v1/auth/login', { email, password: 'wrong-Horse-4417' }));
+    replies.push(await postOnNewConnection(server, '/api/v1/auth/login', { email, password: PASSWORD }));
+    expect(replies.map((reply) => reply.status)).toEqual([401, 401, 401, 401, 429]);
+    // With both workers answering, counters kept per worker would have let the last login through.
+    expectBothWorkers(server, replies);
   });
 
   it('logs in through whichever worker answers (the primary hashes for both), and refuses an unknown email alike', async () => {
@@ -100,17 +151,20 @@ describe('server process with WORKERS=2 on the embedded default', () => {
     const email = uniqueEmail('hashed');
     expect((await send(`${server.api}/register`, { email, password: PASSWORD })).status).toBe(201);
     const logins = [];
-    for (let i = 0; i < 4; i++) logins.push(await postOnNewConnection(server.port, '/api/v1/auth/login', { email, password: PASSWORD }));
-    expect(logins).toEqual([200, 200, 200, 200]);
+    for (let i = 0; i < 4; i++) logins.push(await postOnNewConnection(server, '/api/v1/auth/login', { email, password: PASSWORD }));
+    expect(logins.map((login) => login.status)).toEqual([200, 200, 200, 200]);
+    expectBothWorkers(server, logins);
     // An unknown email costs a verification too (against the primary's dummy hash), and fails alike.
-    expect(await postOnNewConnection(server.port, '/api/v1/auth/login', { email: uniqueEmail('nobody'), password: PASSWORD })).toBe(401);
+    expect((await postOnNewConnection(server, '/api/v1/auth/login', { email: uniqueEmail('nobody'), password: PASSWORD })).status).toBe(401);
   });
 
   it('shares the per-IP token bucket between workers', async () => {
     const server = await startCluster({ AUTH_IP_RATE_LIMIT: '3' });
-    const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push(await postOnNewConnection(server.port, '/api/v1/auth/refresh', { refresh_token: `not-a-token-${i}` }));
-    expect(statuses).toEqual([401, 401, 401, 429]);
+    const replies = [];
+    for (let i = 0; i < 4; i++) replies.push(await postOnNewConnection(server, '/api/v1/auth/refresh', { refresh_token: `not-a-token-${i}` }));
+    expect(replies.map((reply) => reply.status)).toEqual([401, 401, 401, 429]);
+    // With both workers answering, buckets kept per worker would have let the last request through.
+    expectBothWorkers(server, replies);
   });
 
   it('replaces a worker that dies, and stops every worker on SIGTERM with exit code 0', async () => {
@@ -122,7 +176,7 @@ describe('server process with WORKERS=2 on the embedded default', () => {
       return pids.length === 2 && !pids.includes(victim ?? '');
     }, 'a replacement worker');
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push(await postOnNewConnection(server.port, '/api/v1/auth/register', { email: uniqueEmail('after'), password: PASSWORD }));
+    for (let i = 0; i < 4; i++) statuses.push((await postOnNewConnection(server, '/api/v1/auth/register', { email: uniqueEmail('after'), password: PASSWORD })).status);
     expect(statuses).toEqual([201, 201, 201, 201]);
 
     const workers = workerPids(server);

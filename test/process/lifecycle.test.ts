@@ -9,7 +9,7 @@ import { postgresIntegration, redisIntegration } from '../support/integration.js
 import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
 import { ENTRY, freePort, spawnServer, tempDir } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
-import { send, uniqueEmail } from '../support/server.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, send, uniqueEmail } from '../support/server.js';
 import { stallingProxy } from '../support/stalling-proxy.js';
 
 const PASSWORD = 'process-test-Horse-9182';
@@ -182,13 +182,19 @@ describe.skipIf(!postgres.available)('start-up with PostgreSQL not answering yet
     const target = new URL(database.url);
     const proxied = new URL(database.url);
     proxied.host = `127.0.0.1:${port}`;
-    const starting = spawnServer({ DATABASE_URL: proxied.toString(), AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn' });
+    const serverPort = await freePort();
+    let exited = false;
+    const starting = spawnServer({ DATABASE_URL: proxied.toString(), AUTH_DATA_DIR: join(dir, 'keys'), LOG_LEVEL: 'warn' }, serverPort);
+    starting.catch(() => (exited = true));
     await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // Without its database it neither gives up nor serves.
+    expect(exited).toBe(false);
+    await expect(fetch(`http://127.0.0.1:${serverPort}/health`)).rejects.toThrow();
     const proxy = await stallingProxy(target, port);
     cleanups.push(proxy.close);
     const server = await starting;
     cleanups.push(async () => void (await server.kill('SIGKILL')));
-    expect((await registerAndLogin(server.api)).email).toContain('@');
+    await registerAndLogin(server.api);
     expect(await server.kill('SIGTERM')).toBe(0);
   });
 });
@@ -235,7 +241,9 @@ describe('start-up', () => {
     expect(await created.kill('SIGTERM')).toBe(0);
     const restarted = await spawnServer({ ...env, LOG_LEVEL: 'warn', AUTH_ADMIN_PASSWORD: 'short' });
     cleanups.push(async () => void (await restarted.kill('SIGKILL')));
-    expect((await fetch(`${restarted.api.replace('/api/v1/auth', '')}/health`)).status).toBe(200);
+    // The existing admin is left as it was: its password is not replaced by the weak one.
+    expect((await send(`${restarted.api}/login`, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).status).toBe(200);
+    expect((await send(`${restarted.api}/login`, { email: ADMIN_EMAIL, password: 'short' })).status).toBe(401);
     expect(await restarted.kill('SIGTERM')).toBe(0);
   });
 
@@ -246,6 +254,8 @@ describe('start-up', () => {
     const env = { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), AUTH_CONFIG: join(dir, 'settings.yaml'), WORKERS: '2' };
     const server = await spawnServer(env);
     cleanups.push(async () => void (await server.kill('SIGTERM')));
+    // The first /health answer says only that one worker listens; a later one could still warn.
+    await waitFor(() => server.output().includes('workers listening'), 'every worker to listen');
     const warnings = server.output().split('\n').filter((line) => line.includes('configuration keys that pico-auth does not read'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('auth.acess_token_expire_minutes');
@@ -293,6 +303,14 @@ describe('start-up', () => {
     expect(singlePool).toBe(4);
   });
 });
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** The first `count` CPUs this process may run on (`Cpus_allowed_list`, say "0-3,8"). */
 function firstCpus(count: number): number[] {
