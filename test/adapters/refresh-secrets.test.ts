@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HmacRefreshSecrets } from '../../src/adapters/crypto/refresh-secrets.js';
+import { describeRefreshSecretsContract } from '../contracts/refresh-secrets.contract.js';
+
+describeRefreshSecretsContract('HmacRefreshSecrets', () => new HmacRefreshSecrets(randomBytes(64)));
 
 const secrets = new HmacRefreshSecrets(randomBytes(64));
 

@@ -34,7 +34,8 @@ describe('authenticate', () => {
     const deps = makeDeps();
     const user = await seedUser(deps);
     const bearer = await deps.signer.sign({ sub: user.id, email: user.email, role: user.role, org_id: user.orgId });
-    deps.clock.advanceSeconds(deps.signer.expiresInSeconds);
+    // Past exp and the 30 s of clock skew a signer tolerates.
+    deps.clock.advanceSeconds(deps.signer.expiresInSeconds + 31);
 
     const error = await authenticate(deps, bearer).catch((e: unknown) => e);
 

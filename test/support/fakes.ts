@@ -111,11 +111,13 @@ export interface FakeTokenClaims extends AccessClaims {
 }
 
 const ACCESS_PREFIX = 'at.';
+/** The clock skew JoseTokenSigner tolerates past `exp`. */
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 /**
  * Access tokens as `at.<base64url JSON>`: readable, unsigned, but with `exp` from the
  * clock, so `verify` refuses what a real signer would refuse (malformed → InvalidToken,
- * past exp → TokenExpired, both with `bearer` set).
+ * 30 s or more past exp → TokenExpired, both with `bearer` set).
  */
 export class FakeSigner implements TokenSigner {
   readonly expiresInSeconds: number;
@@ -136,7 +138,7 @@ export class FakeSigner implements TokenSigner {
 
   async verify(token: string): Promise<AccessClaims> {
     const claims = this.decode(token);
-    if (this.#clock.now().getTime() >= claims.exp * 1000) throw new TokenExpired(true);
+    if (this.#clock.now().getTime() >= (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000) throw new TokenExpired(true);
     return { sub: claims.sub, email: claims.email, role: claims.role, org_id: claims.org_id };
   }
 

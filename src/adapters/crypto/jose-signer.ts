@@ -71,7 +71,8 @@ export class JoseTokenSigner implements TokenSigner {
   async verify(token: string): Promise<AccessClaims> {
     const seen = this.#verified.get(token);
     if (seen) {
-      if (this.#clock.now().getTime() / 1000 <= seen.exp + CLOCK_TOLERANCE_SECONDS) return seen.claims;
+      // Refused from exp + tolerance on, as jose refuses a token it has not seen.
+      if (this.#clock.now().getTime() / 1000 < seen.exp + CLOCK_TOLERANCE_SECONDS) return seen.claims;
       this.#verified.delete(token);
       throw new TokenExpired(true);
     }
