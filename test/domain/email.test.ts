@@ -97,7 +97,8 @@ describe('normalizeEmail', () => {
     ];
     const started = performance.now();
     for (const email of hostile) expect(() => normalizeEmail(email)).toThrow(InvalidRequest);
-    expect(performance.now() - started).toBeLessThan(100);
+    // A few milliseconds when linear; backtracking would take minutes. The bound leaves room for a busy machine.
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 
