@@ -74,6 +74,7 @@ export function describeUserStoreContract(name: string, makeStore: () => Promise
       expect(await store.findById(randomUUID().slice(0, 12))).toBeUndefined();
       expect(await store.findById('a\u0000b')).toBeUndefined();
       expect(await store.findByEmail(`nobody-${randomUUID()}@example.test`)).toBeUndefined();
+      expect(await store.findByEmail('a\u0000b@example.test')).toBeUndefined();
     });
 
     it('refuses a second user with the same email with UserExists, keeping the first', async () => {

@@ -139,6 +139,15 @@ describe('emails', () => {
     expectError(await send(`${api}/login`, { email, password: PASSWORD }), 400, 'invalid_request');
   });
 
+  it.each([
+    ['a NUL', 'a\u0000b@x.io'],
+    ['a right-to-left override', 'a\u202eb@x.io'],
+    ['a line break', 'a\nb@x.io'],
+  ])('refuses to register an email with %s (400), and answers a login with it as an unknown email (401)', async (_case, email) => {
+    expectError(await send(`${api}/register`, { email, password: PASSWORD }), 400, 'invalid_request');
+    expectError(await send(`${api}/login`, { email, password: PASSWORD }), 401, 'invalid_credentials');
+  });
+
   it('treats Alice@X.io and alice@x.io as one account', async () => {
     const id = randomUUID();
     expect((await send(`${api}/register`, { email: `Alice-${id}@X.io`, password: PASSWORD })).status).toBe(201);

@@ -53,12 +53,12 @@ export class SqlUserStore implements UserStore {
   }
 
   findById(id: string): Promise<User | undefined> {
-    // PostgreSQL's text holds no NUL, so no stored id has one (and asking would be its error, a 500).
-    if (id.includes('\u0000')) return Promise.resolve(undefined);
+    if (holdsNul(id)) return Promise.resolve(undefined);
     return guarded(async () => fromRow(await this.#byId(id)));
   }
 
   findByEmail(email: string): Promise<User | undefined> {
+    if (holdsNul(email)) return Promise.resolve(undefined);
     return guarded(async () => fromRow(await this.#byEmail(email)));
   }
 
@@ -153,4 +153,9 @@ function fromRow(row: UserRow | undefined): User | undefined {
     createdAt: fromDbTime(row.created_at),
     lastLoginAt: fromDbTimeOrNull(row.last_login_at),
   };
+}
+
+/** PostgreSQL's text holds no NUL, so no stored id or email has one (and asking would be its error, a 500). */
+function holdsNul(value: string): boolean {
+  return value.includes('\u0000');
 }
