@@ -300,6 +300,21 @@ describe('JoseTokenSigner', () => {
     await expectInvalid(withSignatureFlipped(token), caching);
   });
 
+  it('ends a token issued with a longer lifetime than the one configured now at iat + that lifetime, remembered or not', async () => {
+    let now = NOW.getTime();
+    const moving: Clock = { now: () => new Date(now) };
+    // Issued for an hour; the server now gives 15 minutes (OPTIONS), as after a restart with a lower setting.
+    const longLived = await forge({ claims: { iat: NOW_S, exp: NOW_S + 3600 } });
+    const remembering = await JoseTokenSigner.create(keys, OPTIONS, moving);
+    expect(await remembering.verify(longLived)).toEqual(CLAIMS);
+    now += (900 + 29) * 1000;
+    expect(await remembering.verify(longLived)).toEqual(CLAIMS);
+
+    now += 2 * 1000;
+    expect(await refusal(longLived, remembering)).toBeInstanceOf(TokenExpired);
+    expect(await refusal(longLived, await JoseTokenSigner.create(keys, OPTIONS, moving))).toBeInstanceOf(TokenExpired);
+  });
+
   it('tolerates an iat up to 30 s in the future, and rejects one beyond', async () => {
     const slightlyAhead = await (await JoseTokenSigner.create(keys, OPTIONS, at(20))).sign(CLAIMS);
     expect(await signer.verify(slightlyAhead)).toEqual(CLAIMS);

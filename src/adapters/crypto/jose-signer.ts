@@ -28,8 +28,8 @@ export class JoseTokenSigner implements TokenSigner {
   readonly #clock: Clock;
   readonly #kid: string;
   readonly #jwk: JWK;
-  /** Token → its claims and `exp`; insertion order makes the oldest the first to go. */
-  readonly #verified = new Map<string, { claims: AccessClaims; exp: number }>();
+  /** Token → its claims and when it stops being valid; insertion order makes the oldest the first to go. */
+  readonly #verified = new Map<string, { claims: AccessClaims; validUntil: number }>();
 
   private constructor(keys: KeyPair, options: SignerOptions, clock: Clock, jwk: JWK, kid: string) {
     this.#keys = keys;
@@ -66,13 +66,14 @@ export class JoseTokenSigner implements TokenSigner {
 
   /**
    * A token seen before skips the signature check (the same string carries the same
-   * signature) but never the expiry; callers still load the user on every request.
+   * signature) but never the expiry, nor the age limit; callers still load the user on
+   * every request.
    */
   async verify(token: string): Promise<AccessClaims> {
     const seen = this.#verified.get(token);
     if (seen) {
-      // Refused from exp + tolerance on, as jose refuses a token it has not seen.
-      if (this.#clock.now().getTime() / 1000 < seen.exp + CLOCK_TOLERANCE_SECONDS) return seen.claims;
+      // Refused from then on, as jose refuses a token it has not seen.
+      if (this.#clock.now().getTime() / 1000 < seen.validUntil + CLOCK_TOLERANCE_SECONDS) return seen.claims;
       this.#verified.delete(token);
       throw new TokenExpired(true);
     }
@@ -82,7 +83,7 @@ export class JoseTokenSigner implements TokenSigner {
     return verified.claims;
   }
 
-  async #verifyFully(token: string): Promise<{ claims: AccessClaims; exp: number }> {
+  async #verifyFully(token: string): Promise<{ claims: AccessClaims; validUntil: number }> {
     try {
       // Refuse foreign kids before any cryptography; jwk/jku/x5u headers are never read.
       if (decodeProtectedHeader(token).kid !== this.#kid) throw new InvalidToken('Unknown signing key', true);
@@ -98,7 +99,9 @@ export class JoseTokenSigner implements TokenSigner {
         maxTokenAge: this.expiresInSeconds,
         currentDate: this.#clock.now(),
       });
-      return { claims: toAccessClaims(payload), exp: payload.exp as number };
+      // Its `exp`, or sooner if the lifetime configured now is shorter than the one it was issued with.
+      const validUntil = Math.min(payload.exp as number, (payload.iat as number) + this.expiresInSeconds);
+      return { claims: toAccessClaims(payload), validUntil };
     } catch (error) {
       throw asTokenError(error);
     }
