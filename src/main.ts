@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { bootstrapAdmin } from './application/bootstrap-admin.js';
+import { hasPicoAuthDefaultPassword } from './application/pico-auth-default-password.js';
 import type { Deps } from './application/deps.js';
 import type { PasswordHasher } from './application/ports.js';
 import { purgeExpiredTokens } from './application/purge-expired-tokens.js';
@@ -84,6 +85,7 @@ export async function startPicoAuth(config: Config, logger: Logger, cwd = proces
     const server = await listen(handler, config.server.port, config.server.host);
     const purge = schedulePurge(deps, logger);
     logger.info({ port: server.port, host: config.server.host, redis: Boolean(stores.redis) }, 'pico-auth listening');
+    if (!worker) void warnOfDefaultAdminPassword(config, deps, logger);
     return {
       port: server.port,
       stop: async () => {
@@ -107,10 +109,16 @@ async function prepareForWorkers(config: Config, logger: Logger, cwd: string): P
   const stores = await openStores(config, cwd, { migrate: true, poolShare: 1 });
   try {
     const hasher = await passwordHasher(stores.db, logger);
-    await createAdmin(config, (await assemble(config, stores, keys, hasher)).deps, logger);
+    const { deps } = await assemble(config, stores, keys, hasher);
+    await createAdmin(config, deps, logger);
+    // While the workers start; the stores go once it is done.
+    void warnOfDefaultAdminPassword(config, deps, logger)
+      .then(() => stores.close())
+      .catch((error: unknown) => logger.warn({ err: error }, 'closing the primary\'s database connection failed'));
     return hasher;
-  } finally {
+  } catch (error) {
     await stores.close();
+    throw error;
   }
 }
 
@@ -224,15 +232,27 @@ async function createAdmin(config: Config, deps: Deps, logger: Logger): Promise<
     if (error instanceof InvalidRequest) throw new Error(`AUTH_ADMIN_EMAIL is not acceptable: ${error.message}`);
     throw error;
   });
-  if (result.defaultPassword) {
-    logger.warn(`The admin ${config.auth.adminEmail} still has pico-auth's default password: change it now (POST /api/v1/auth/me/password)`);
-  }
   if (!result.created) return;
   logger.info({ audit: 'admin_created', email: config.auth.adminEmail }, 'admin_created');
   if (result.generatedPassword) {
     // Shown exactly once, so the operator can sign in; it is never stored in clear. At any
     // LOG_LEVEL: hidden by a quieter one, it would be an admin nobody can sign in as.
     logger.child({}, { level: 'warn' }).warn(`Generated admin password for ${config.auth.adminEmail}: ${result.generatedPassword}`);
+  }
+}
+
+/**
+ * Warns if the admin still has pico-auth's default password. Not awaited by start-up: the
+ * check costs a failed login's hashing, seconds where costly bcrypt hashes remain.
+ */
+async function warnOfDefaultAdminPassword(config: Config, deps: Deps, logger: Logger): Promise<void> {
+  try {
+    if (await hasPicoAuthDefaultPassword(deps, config.auth.adminEmail)) {
+      logger.warn(`The admin ${config.auth.adminEmail} still has pico-auth's default password: change it now (POST /api/v1/auth/me/password)`);
+    }
+  } catch (error) {
+    // The stores may be down or closing: the next start checks again.
+    logger.debug({ err: error }, 'could not check the admin password against pico-auth default');
   }
 }
 

@@ -10,25 +10,17 @@ export interface AdminBootstrap {
   password: string | undefined;
 }
 
-/** What pico-auth created its admin with when none was configured. */
-export const PICO_AUTH_DEFAULT_ADMIN_PASSWORD = 'admin';
-
 /**
  * Creates the first superadmin if it does not exist yet; an existing account is never
  * touched, whatever its address (pico-auth's were never checked). Returns the generated
  * password, if one was made, so it can be shown once. A new account takes a well-formed
- * address, as at registration (InvalidRequest otherwise). An existing admin still on
- * pico-auth's default password is reported (`defaultPassword`), to be warned about.
+ * address, as at registration (InvalidRequest otherwise).
  */
 export async function bootstrapAdmin(
   deps: Pick<Deps, 'users' | 'hasher' | 'secrets' | 'ids' | 'clock' | 'settings'>,
   admin: AdminBootstrap,
-): Promise<{ created: boolean; generatedPassword?: string; defaultPassword?: boolean }> {
-  const existing = await deps.users.findByEmail(lookupEmail(admin.email));
-  if (existing) {
-    const { ok } = await deps.hasher.verify(existing.passwordHash, PICO_AUTH_DEFAULT_ADMIN_PASSWORD);
-    return ok ? { created: false, defaultPassword: true } : { created: false };
-  }
+): Promise<{ created: boolean; generatedPassword?: string }> {
+  if (await deps.users.findByEmail(lookupEmail(admin.email))) return { created: false };
   const email = normalizeEmail(admin.email);
   const password = admin.password ?? generatePassword(deps);
   assertAcceptablePassword(password, deps.settings.passwordPolicy);

@@ -97,15 +97,6 @@ describe('bootstrapAdmin', () => {
     expect((await deps.users.list({ limit: 10, offset: 0 })).total).toBe(0);
   });
 
-  it("reports an existing admin still on pico-auth's default password, and only that one", async () => {
-    const deps = makeDeps();
-    await seedUser(deps, { email: 'admin@example.com', role: 'superadmin', password: 'admin' });
-    await seedUser(deps, { email: 'other@example.com', role: 'superadmin' });
-
-    expect(await bootstrapAdmin(deps, { email: 'admin@example.com', password: PASSWORD })).toEqual({ created: false, defaultPassword: true });
-    expect(await bootstrapAdmin(deps, { email: 'other@example.com', password: PASSWORD })).toEqual({ created: false });
-  });
-
   it('answers created: false when another instance creates the admin first', async () => {
     const users = new RacingUserStore();
     const deps = makeDeps({ users });
