@@ -26,7 +26,8 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   const user = await users.findByEmail(email);
   const lockedFor = await limiter.beginLoginAttempt(email, settings.lockoutThreshold, clock.now());
   if (lockedFor > 0) {
-    ctx.audit.record('login_locked', { userId: user?.id, email, ip: ctx.ip, retryAfter: lockedFor });
+    // The email as stored: an unknown one is whatever a client sent, and stays out of the log.
+    ctx.audit.record('login_locked', { userId: user?.id, email: user?.email, ip: ctx.ip, retryAfter: lockedFor });
     throw new TooManyRequests(lockedFor);
   }
 
@@ -37,9 +38,6 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
   }
   await limiter.resetLoginFailures(email);
   if (user.status !== 'active') throw new UserSuspended();
-  // An account from before the policy (pico-auth's admin/admin) keeps its password, but
-  // the log names it for a change (ASVS 2.1.7: checked at login too).
-  if (!meetsPolicy(input.password, settings.passwordPolicy)) ctx.audit.record('login_weak_password', { userId: user.id, ip: ctx.ip });
 
   let verifiedHash = user.passwordHash;
   if (verdict.rehash) {
@@ -57,6 +55,9 @@ export async function login(deps: Deps, input: LoginInput, ctx: RequestContext):
     throw new InvalidCredentials();
   }
   ctx.audit.record('login_succeeded', { userId: user.id, ip: ctx.ip });
+  // An account from before the policy (pico-auth's admin/admin) keeps its password, but
+  // the log names it for a change (ASVS 2.1.7: checked at login too).
+  if (!meetsPolicy(input.password, settings.passwordPolicy)) ctx.audit.record('login_weak_password', { userId: user.id, ip: ctx.ip });
   return issueTokens(deps, user, refreshToken);
 }
 

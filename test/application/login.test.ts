@@ -201,6 +201,16 @@ describe('login', () => {
       });
     });
 
+    it('locks an unknown email alike, and logs none of what the client sent as its email', async () => {
+      const deps = makeDeps({ settings });
+      const ctx = makeContext();
+      const sent = 'Nobody\u202e@Example.test';
+      for (let i = 0; i < 2; i++) await expect(login(deps, { email: sent, password: 'wrong-password' }, ctx)).rejects.toBeInstanceOf(InvalidCredentials);
+
+      await expect(login(deps, { email: sent, password: 'wrong-password' }, ctx)).rejects.toBeInstanceOf(TooManyRequests);
+      expect(ctx.audit.events.at(-1)).toEqual({ event: 'login_locked', fields: { userId: undefined, email: undefined, ip: ctx.ip, retryAfter: 1 } });
+    });
+
     it('doubles the lock with each further failure, and a success after it resets the count', async () => {
       const deps = makeDeps({ settings });
       const user = await seedUser(deps);
