@@ -11,7 +11,8 @@ const integrationReachable =
 const projects: TestProjectInlineConfiguration[] = [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }];
 if (integrationReachable) {
   // The end-to-end suite once more on the production shape (SPEC §7), and the security
-  // suites whose servers take their stores from it (the others choose their own).
+  // suites about what the stores keep (tokens, refresh reuse, roles, input). Brute-force
+  // tests its limiters' stores by name, and slow clients and faults concern no store.
   const onStores = ['test/e2e/**/*.test.ts', 'test/security/{authorization,input,refresh,tokens}.test.ts'];
   projects.push({ extends: true, test: { name: 'postgres+redis', include: onStores, env: { E2E_STORES: 'postgres+redis' } } });
 } else {

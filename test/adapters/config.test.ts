@@ -311,7 +311,6 @@ log: { level: warn }
       ['AUTH_ISSUER', 'https://auth.example.com /x'],
       ['AUTH_AUDIENCE', ''],
       ['DATABASE_URL', '   '],
-      ['AUTH_ADMIN_EMAIL', '   '],
       ['AUTH_ADMIN_EMAIL', `${'a'.repeat(250)}@x.io`],
     ])('%s=%j', (key, value) => {
       const err = configError({ [key]: value }, tempDir());

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AccessClaims, Clock, TokenSigner } from '../../src/application/ports.js';
+import { CLOCK_TOLERANCE_SECONDS } from '../../src/adapters/crypto/jose-signer.js';
 import { InvalidToken, TokenExpired } from '../../src/domain/errors.js';
 
 /** A signer on `clock` whose tokens live `expiresInSeconds`. */
@@ -7,8 +8,6 @@ export type MakeSigner = (clock: Clock, expiresInSeconds: number) => Promise<Tok
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const CLAIMS: AccessClaims = { sub: 'a1b2c3d4e5f6', email: 'bob@example.com', role: 'operator', org_id: 'acme' };
-/** The clock skew every signer tolerates past `exp` (SPEC §3). */
-const TOLERANCE_SECONDS = 30;
 
 async function refusal(signer: TokenSigner, token: string): Promise<unknown> {
   return signer.verify(token).then(
@@ -49,7 +48,7 @@ export function describeTokenSignerContract(name: string, makeSigner: MakeSigner
       expect(signer.expiresInSeconds).toBe(lifetime);
       const checked = await signer.sign(CLAIMS);
       const unchecked = await signer.sign(CLAIMS);
-      advanceSeconds(lifetime + TOLERANCE_SECONDS - 1);
+      advanceSeconds(lifetime + CLOCK_TOLERANCE_SECONDS - 1);
       expect(await signer.verify(checked)).toEqual(CLAIMS);
 
       advanceSeconds(1);

@@ -4,7 +4,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisIntegration } from '../support/integration.js';
-import { ENTRY, freePort, spawnServer, tempDir } from '../support/process.js';
+import { ENTRY, freePort, spawnServer, tempDir, waitFor } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { send, uniqueEmail } from '../support/server.js';
 
@@ -122,14 +122,6 @@ function requestOn(agent: Agent, port: number, method: string, path: string, bod
     request.on('error', fail);
     request.end(payload);
   });
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('server process with WORKERS=2 on the embedded default', () => {

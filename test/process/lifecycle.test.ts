@@ -7,7 +7,7 @@ import cores from '../../src/adapters/config/cores.cjs';
 import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
 import { postgresIntegration, redisIntegration } from '../support/integration.js';
 import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
-import { ENTRY, freePort, spawnServer, tempDir } from '../support/process.js';
+import { ENTRY, freePort, spawnServer, tempDir, waitFor } from '../support/process.js';
 import type { ServerProcess } from '../support/process.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, send, uniqueEmail } from '../support/server.js';
 import { stallingProxy } from '../support/stalling-proxy.js';
@@ -303,14 +303,6 @@ describe('start-up', () => {
     expect(singlePool).toBe(4);
   });
 });
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The first `count` CPUs this process may run on (`Cpus_allowed_list`, say "0-3,8"). */
 function firstCpus(count: number): number[] {

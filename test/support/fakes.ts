@@ -4,6 +4,7 @@
  * does its job (a clock that tells the set time, a hasher whose hashes verify), so a test
  * asserts what the stores now hold, never which function was called.
  */
+import { CLOCK_TOLERANCE_SECONDS } from '../../src/adapters/crypto/jose-signer.js';
 import { MemoryRateLimiter } from '../../src/adapters/memory/memory-rate-limiter.js';
 import { MemoryTokenStore } from '../../src/adapters/memory/memory-token-store.js';
 import { MemoryUserStore } from '../../src/adapters/memory/memory-user-store.js';
@@ -111,13 +112,11 @@ export interface FakeTokenClaims extends AccessClaims {
 }
 
 const ACCESS_PREFIX = 'at.';
-/** The clock skew JoseTokenSigner tolerates past `exp`. */
-const CLOCK_TOLERANCE_SECONDS = 30;
 
 /**
  * Access tokens as `at.<base64url JSON>`: readable, unsigned, but with `exp` from the
  * clock, so `verify` refuses what a real signer would refuse (malformed → InvalidToken,
- * 30 s or more past exp → TokenExpired, both with `bearer` set).
+ * from exp + the real signer's clock tolerance on → TokenExpired, both with `bearer` set).
  */
 export class FakeSigner implements TokenSigner {
   readonly expiresInSeconds: number;

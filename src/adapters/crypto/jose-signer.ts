@@ -9,7 +9,7 @@ import type { Algorithm } from '../config/config.js';
 import type { KeyPair } from './key-files.js';
 
 /** Clock skew tolerated between this server and the services verifying its tokens (SPEC §3). */
-const CLOCK_TOLERANCE_SECONDS = 30;
+export const CLOCK_TOLERANCE_SECONDS = 30;
 /** Verified tokens remembered (about 1 KB each), so a busy client's token is checked once, not per request. */
 const VERIFIED_CACHE_SIZE = 10_000;
 
