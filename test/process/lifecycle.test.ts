@@ -247,6 +247,15 @@ describe('start-up', () => {
     expect(await restarted.kill('SIGTERM')).toBe(0);
   });
 
+  it('refuses to create the admin under a malformed AUTH_ADMIN_EMAIL, naming the setting', () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, WORKERS: '1', DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys') };
+    const refused = spawnSync(process.execPath, [ENTRY], { env: { ...env, AUTH_ADMIN_EMAIL: 'admin@localhost', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD }, encoding: 'utf8', timeout: 20_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toContain('AUTH_ADMIN_EMAIL is not acceptable: email must be a valid email address');
+  });
+
   it('warns once, in a cluster too, of configuration keys it does not read', async () => {
     const { dir, remove } = tempDir();
     cleanups.push(remove);
