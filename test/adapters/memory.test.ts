@@ -33,4 +33,16 @@ describe('MemoryRateLimiter memory bound', () => {
     expect(limiter.size).toBeLessThanOrEqual(100);
     expect(await limiter.beginLoginAttempt('login:victim', 1, now)).toBeGreaterThan(0);
   });
+
+  it('keeps an account whose lock has run out, but whose count stands at the threshold, past a flood of fresh keys', async () => {
+    const limiter = new MemoryRateLimiter({ maxEntries: 100 });
+    for (let i = 0; i < 5; i++) await limiter.beginLoginAttempt('login:target', 5, new Date(start)); // the 5th locks it for 1 s
+    const afterLock = new Date(start + 2_000);
+    for (let i = 0; i < 1_000; i++) await limiter.beginLoginAttempt(`login:spray-${i}`, 5, afterLock);
+    expect(limiter.size).toBeLessThanOrEqual(100);
+
+    // Still counted: the next failure is the 6th, and locks for 2 s; a forgotten count would allow 4 more.
+    expect(await limiter.beginLoginAttempt('login:target', 5, afterLock)).toBe(0);
+    expect(await limiter.beginLoginAttempt('login:target', 5, afterLock)).toBe(2);
+  });
 });

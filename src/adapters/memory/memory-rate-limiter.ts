@@ -20,7 +20,7 @@ interface LoginFailures {
   failures: number;
   /** Epoch ms of the last counted attempt. */
   lastFailureAt: number;
-  /** Epoch ms the lock set by the last counted attempt ends (for eviction only). */
+  /** Epoch ms the lock set by the last counted attempt ends: past `lastFailureAt` once the count reached the threshold (for eviction only). */
   lockedUntil: number;
 }
 
@@ -37,9 +37,10 @@ export interface MemoryRateLimiterOptions {
  *
  * Memory stays bounded: once a map grows past its last swept size, entries that no longer
  * matter (a full bucket, failures older than 12 h) are dropped, and past `maxEntries` the
- * least recently written go first, entries still locked or refusing last. Evicting a
- * counter forgets it, so an attacker would need `maxEntries` fresh keys (100,000 requests
- * by default, each under the per-IP limit) to buy another `threshold` guesses.
+ * least recently written go first; buckets still refusing, and accounts whose count has
+ * reached the lockout threshold (locked now, or to be locked again by their next
+ * failure), go last. Evicting a counter below the threshold forgets fewer than
+ * `threshold` guesses; one at it is kept for its 12 h, however many fresh keys follow.
  */
 export class MemoryRateLimiter implements RateLimiter {
   readonly #buckets: BoundedMap<Bucket>;
@@ -51,7 +52,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#failures = new BoundedMap(
       max,
       (state, now) => now - state.lastFailureAt >= FAILURE_MEMORY_MS,
-      (state, now) => now < state.lockedUntil,
+      (state) => state.lockedUntil > state.lastFailureAt,
     );
   }
 
