@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import argon2 from 'argon2';
 import { afterEach, describe, expect, it } from 'vitest';
 import cores from '../../src/adapters/config/cores.cjs';
+import { OWASP_ARGON2ID } from '../../src/adapters/crypto/argon2-hasher.js';
 import { openDatabase, parseDatabaseUrl } from '../../src/adapters/sql/database.js';
 import { postgresIntegration, redisIntegration } from '../support/integration.js';
 import { familiesWithSeveralLiveTokens } from '../support/live-tokens.js';
@@ -254,6 +256,25 @@ describe('start-up', () => {
     const refused = spawnSync(process.execPath, [ENTRY], { env: { ...env, AUTH_ADMIN_EMAIL: 'admin@localhost', AUTH_ADMIN_PASSWORD: ADMIN_PASSWORD }, encoding: 'utf8', timeout: 20_000 });
     expect(refused.status).toBe(1);
     expect(refused.stdout).toContain('AUTH_ADMIN_EMAIL is not acceptable: email must be a valid email address');
+  });
+
+  it("warns, in a cluster, of an admin still on pico-auth's default password, and serves on", async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const env = { DATABASE_URL: `sqlite:${join(dir, 'auth.db')}`, AUTH_DATA_DIR: join(dir, 'keys'), WORKERS: '2' };
+    const created = await spawnServer(env);
+    expect(await created.kill('SIGTERM')).toBe(0);
+    // As an adopted pico-auth database holds it: the admin's password is 'admin'.
+    const db = openDatabase(parseDatabaseUrl(env.DATABASE_URL, dir));
+    await db('users').where({ email: ADMIN_EMAIL }).update({ password_hash: await argon2.hash('admin', { type: argon2.argon2id, ...OWASP_ARGON2ID }) });
+    await db.destroy();
+
+    const server = await spawnServer(env);
+    cleanups.push(async () => void (await server.kill('SIGTERM')));
+    await waitFor(() => server.output().includes("still has pico-auth's default password"), 'the warning');
+    // The primary closed its own database connection once it had checked; the workers serve on.
+    expect((await send(`${server.api}/login`, { email: ADMIN_EMAIL, password: 'admin' })).status).toBe(200);
+    expect(await server.kill('SIGTERM')).toBe(0);
   });
 
   it('warns once, in a cluster too, of configuration keys it does not read', async () => {
